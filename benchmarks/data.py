@@ -1,0 +1,69 @@
+"""Datasets: the real loaders behind a cache directory, and offline data for tests.
+
+Nothing here downloads when the file is already in the cache; a missing file with no
+network fails fast with a message that names the file, the folder and the URL.
+"""
+
+import os
+
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+
+
+class DatasetUnavailable(Exception):
+    """A dataset file is neither cached nor downloadable."""
+
+
+def fetch(keras, fname, url, cache_dir, sha256=None):
+    """Path of `fname` in `<cache_dir>/datasets`, downloading it with Keras' get_file if absent."""
+    folder = os.path.join(cache_dir, "datasets")
+    try:
+        return keras.utils.get_file(fname, origin=url, file_hash=sha256,
+                                    cache_dir=cache_dir, cache_subdir="datasets")
+    except Exception as error:  # Keras raises a bare Exception for fetch failures
+        raise DatasetUnavailable(
+            "%s is not in the cache folder %s and could not be downloaded from %s (%s); "
+            "copy it there from a machine with internet" % (fname, folder, url, error))
+
+
+def load_mnist(keras, cache_dir, url=MNIST_URL, sha256=MNIST_SHA256):
+    """The real MNIST (60,000 / 10,000), the same file keras.datasets.mnist downloads."""
+    import numpy as np
+    with np.load(fetch(keras, "mnist.npz", url, cache_dir, sha256)) as arrays:
+        return ((arrays["x_train"] / 255.0).astype("float32"), arrays["y_train"].astype("int64"),
+                (arrays["x_test"] / 255.0).astype("float32"), arrays["y_test"].astype("int64"))
+
+
+def load_digits():
+    """scikit-learn's bundled 8x8 digits (1,797 real images), upscaled 3x and padded to 28x28.
+
+    The 80/20 split is fixed (seeded permutation): 1,437 train and 360 test images.
+    """
+    import numpy as np
+    from sklearn.datasets import load_digits as sklearn_digits
+    digits = sklearn_digits()
+    images = (digits.images / 16.0).astype("float32").repeat(3, axis=1).repeat(3, axis=2)
+    images = np.pad(images, ((0, 0), (2, 2), (2, 2)), mode="constant")
+    order = np.random.RandomState(0).permutation(len(images))
+    n_test = -(-len(images) // 5)
+    test, train = order[:n_test], order[n_test:]
+    labels = digits.target.astype("int64")
+    return images[train], labels[train], images[test], labels[test]
+
+
+def load_synthetic(n_train=6000, n_test=1000):
+    """Random 28x28 images whose labels follow a fixed random projection (learnable, no I/O)."""
+    import numpy as np
+    rng = np.random.RandomState(0)
+    images = rng.rand(n_train + n_test, 28, 28).astype("float32")
+    projection = rng.randn(28 * 28, 10).astype("float32")
+    labels = images.reshape(len(images), -1).dot(projection).argmax(axis=1).astype("int64")
+    return images[:n_train], labels[:n_train], images[n_train:], labels[n_train:]
+
+
+def load_image_classification(name, keras, cache_dir):
+    if name == "mnist":
+        return load_mnist(keras, cache_dir)
+    if name == "digits":
+        return load_digits()
+    return load_synthetic()

@@ -1,0 +1,3 @@
+"""Host-side benchmark harness: plans jobs, runs them on targets, stores and compares results."""
+
+__version__ = "0.1.0"

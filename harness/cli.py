@@ -1,0 +1,198 @@
+"""The `harness` command: one function per subcommand; `main(argv, stdout, stderr)` returns
+the exit code (0 all ok, 1 a job did not end ok, 2 bad input, 130/143 interrupted)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+import signal
+import sys
+import warnings
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from benchmarks import jobs as job_registry
+
+from . import __version__, config
+from .compare import compare
+from .errors import UsageError
+from .execute import execute
+from .plan import expand, parse_overrides
+from .progress import RunDisplay
+from .report.files import write_comparison, write_run_report
+from .report.tables import comparison_table, run_table
+from .results import find_run, iter_runs, prepare_results_dir
+from .runners import runner_for
+from .runners.base import RunInterrupted
+
+DEFAULT_RESULTS = Path("reports")
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    JOB_NOT_OK = 1
+    USAGE = 2
+    INTERRUPTED = 130
+    TERMINATED = 143
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError (one line, exit 2) instead of printing usage and exiting."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="harness", description="Benchmark TensorFlow jobs across edge and desktop targets.")
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    parser.add_argument("--config", type=Path, help="targets/suites file (default: ./harness.toml if present)")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def results_option(sub):
+        sub.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS,
+                         help="results root (default: ./reports)")
+
+    run = commands.add_parser("run", help="run a suite or one job on a target")
+    run.add_argument("--target", default="local", help="target name (default: local)")
+    chosen = run.add_mutually_exclusive_group()
+    chosen.add_argument("--suite", help="suite name or .toml path (default: quickstart)")
+    chosen.add_argument("--job", help="one job with its default parameters")
+    run.add_argument("--set", action="append", default=[], metavar="[JOB.]KEY=VALUE",
+                     help="override a parameter in every job that has it (repeatable)")
+    run.add_argument("--repeat", type=int, default=1, help="run every job N times (default: 1)")
+    run.add_argument("--timeout", type=float, help="per-job timeout in seconds (default: the target's)")
+    results_option(run)
+
+    listing = commands.add_parser("list", help="list targets, suites, jobs or stored runs")
+    listing.add_argument("what", choices=("targets", "suites", "jobs", "runs"))
+    results_option(listing)
+
+    report = commands.add_parser("report", help="Markdown + CSV report of one run")
+    report.add_argument("run", help="run id, or a target name for its latest complete run")
+    report.add_argument("--out", type=Path, help="output folder (default: the run's folder)")
+    results_option(report)
+
+    comparing = commands.add_parser("compare", help="compare targets' latest runs (or run ids)")
+    comparing.add_argument("names", nargs="+", metavar="TARGET_OR_RUN", help="first one is the baseline")
+    comparing.add_argument("--out", type=Path, help="output folder (default: <results-dir>/compare/A_vs_B)")
+    results_option(comparing)
+    return parser
+
+
+def cmd_run(args, cfg, console: Console) -> int:
+    target = config.get_target(config.load_targets(cfg), args.target)
+    if args.timeout is not None:
+        if args.timeout <= 0:
+            raise UsageError("--timeout must be a positive number of seconds")
+        target = dataclasses.replace(target, timeout_s=args.timeout)
+    if args.repeat < 1:
+        raise UsageError("--repeat must be 1 or more")
+    suite = config.single_job_suite(args.job) if args.job else config.load_suite(args.suite or "quickstart", cfg)
+    plan = expand(suite, parse_overrides(args.set), args.repeat)
+    runner = runner_for(target)
+    prepare_results_dir(args.results_dir)
+    terminated = False
+
+    def on_sigterm(signum, frame):
+        nonlocal terminated
+        terminated = True
+        raise KeyboardInterrupt()
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        writer, results = execute(target, suite, plan, args.results_dir, runner, RunDisplay(console))
+    except (RunInterrupted, KeyboardInterrupt):
+        console.print("[red]interrupted[/]: the running job was stopped and recorded; results so far are kept")
+        return ExitStatus.TERMINATED if terminated else ExitStatus.INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    console.print(run_table(find_run(args.results_dir, writer.run_id)))
+    console.print(f"results: {escape(str(writer.path))}  (harness report {writer.run_id})")
+    return ExitStatus.OK if all(r["status"] == "ok" for r in results) else ExitStatus.JOB_NOT_OK
+
+
+def cmd_list(args, cfg, console: Console) -> int:
+    table = Table()
+    if args.what == "targets":
+        for column in ("target", "runner", "platform", "image", "notes"):
+            table.add_column(column)
+        for name, target in sorted(config.load_targets(cfg).items()):
+            table.add_row(*(escape(x) for x in (name, target.runner, target.platform, target.image, target.notes)))
+    elif args.what == "suites":
+        for column in ("suite", "jobs", "description"):
+            table.add_column(column)
+        for name in config.suite_names(cfg):
+            suite = config.load_suite(name, cfg)
+            table.add_row(escape(name), str(len(expand(suite, []))), escape(suite.description))
+    elif args.what == "jobs":
+        for column in ("job", "description", "parameters (default)"):
+            table.add_column(column)
+        for name in sorted(job_registry.JOBS):
+            module = job_registry.load(name)
+            params = ", ".join(f"{k}={p.default!r}" for k, p in sorted(module.PARAMS.items()))
+            table.add_row(name, module.DESCRIPTION, escape(params))
+    else:
+        for column in ("run id", "target", "suite", "status", "jobs ok", "created"):
+            table.add_column(column)
+        for run in iter_runs(args.results_dir):
+            ok = sum(r["status"] == "ok" for r in run.results)
+            table.add_row(escape(run.run_id), escape(run.target), escape(run.manifest["suite"]["name"]),
+                          run.status, f"{ok}/{len(run.manifest.get('jobs', []))}", str(run.manifest.get("created")))
+    console.print(table)
+    return ExitStatus.OK
+
+
+def cmd_report(args, cfg, console: Console) -> int:
+    run = find_run(args.results_dir, args.run)
+    paths = write_run_report(run, args.out or run.path)
+    console.print(run_table(run))
+    console.print("wrote " + ", ".join(escape(str(p)) for p in paths))
+    return ExitStatus.OK
+
+
+def cmd_compare(args, cfg, console: Console) -> int:
+    if len(args.names) < 2:
+        raise UsageError("compare needs at least two targets or run ids")
+    runs = [find_run(args.results_dir, name) for name in args.names]
+    comparison = compare(runs)
+    out = args.out or args.results_dir / "compare" / "_vs_".join(comparison.sides)
+    paths = write_comparison(comparison, out)
+    console.print(comparison_table(comparison))
+    for side, labels in comparison.only_in.items():
+        if labels:
+            console.print(f"only in {escape(side)}: " + ", ".join(escape(label) for label in labels))
+    console.print("wrote " + ", ".join(escape(str(p)) for p in paths))
+    return ExitStatus.OK
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "compare": cmd_compare}
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    console = Console(file=stdout, highlight=False, width=None if stdout.isatty() else 160)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            args = build_parser().parse_args(argv)
+            cfg = config.load_config(args.config)
+            code = COMMANDS[args.command](args, cfg, console)
+        except UsageError as error:
+            stderr.write(f"harness: error: {error}\n")
+            code = ExitStatus.USAGE
+        except SystemExit as exit_:  # --help and --version
+            code = exit_.code if isinstance(exit_.code, int) else ExitStatus.OK
+    for warning in caught:
+        stderr.write(f"harness: warning: {warning.message}\n")
+    return int(code)
+
+
+def entry_point() -> None:
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The local runner: each job is a subprocess of this Python, measured with psutil."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from ..config import Target
+from ..plan import JobSpec
+from ..telemetry.base import TELEMETRY_FILE, TelemetryWriter
+from ..telemetry.psutil_ import PsutilSampler
+from .base import EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end
+
+MAX_LINE = 1 << 20
+STOP_GRACE_S = 10.0
+PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel kills it if the harness dies (even by SIGKILL)."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def tail_of(path: Path, lines: int = 3, limit: int = 600) -> str:
+    try:
+        text = path.read_bytes()[-8192:].decode(errors="replace")
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])[-limit:]
+
+
+class LocalRunner:
+    def __init__(self, target: Target):
+        self.target = target
+
+    def command(self, spec: JobSpec, job_dir: Path) -> list[str]:
+        cache_dir = self.target.cache_dir or str(Path.home() / ".cache" / "harness")
+        return [sys.executable, "-m", "benchmarks", spec.job, "--params", json.dumps(spec.params),
+                "--out", str(job_dir), "--cache-dir", os.path.expanduser(cache_dir)]
+
+    def run_job(self, spec: JobSpec, job_dir: Path, on_event: EventCallback) -> JobOutcome:
+        env = {**os.environ, "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+        writer = TelemetryWriter(job_dir / TELEMETRY_FILE)
+        sampler = PsutilSampler(self.target.sample_interval_s, writer)
+        reader = StreamReader(job_dir / "stdout.log", on_event)
+        with open(job_dir / "stderr.log", "wb") as stderr:
+            process = subprocess.Popen(self.command(spec, job_dir), stdout=subprocess.PIPE, stderr=stderr,
+                                       text=True, errors="replace", env=env, start_new_session=True,
+                                       preexec_fn=_die_with_parent)
+        sampler.start(process.pid)
+        pump = threading.Thread(target=self._pump, args=(process.stdout, reader), daemon=True)
+        pump.start()
+        override = None
+        interrupted = False
+        try:
+            process.wait(timeout=self.target.timeout_s)
+        except subprocess.TimeoutExpired:
+            override = f"job exceeded the {self.target.timeout_s:g} s timeout and was stopped"
+            self._stop(process)
+        except KeyboardInterrupt:
+            interrupted = True
+            self._stop(process)
+        finally:
+            pump.join(timeout=STOP_GRACE_S)
+            telemetry = sampler.stop()
+            writer.close()
+            reader.close()
+        status, error = status_from_end(reader.events, process.returncode, tail_of(job_dir / "stderr.log"))
+        if override:
+            status, error = "timeout", override
+        elif interrupted:
+            status, error = "interrupted", "the run was interrupted (Ctrl-C or SIGTERM) while this job ran"
+        notes = [f"{reader.bad_lines} malformed event lines ignored (see stdout.log)"] if reader.bad_lines else []
+        outcome = JobOutcome(status, error, process.returncode, reader.events, telemetry, notes)
+        if interrupted:
+            raise RunInterrupted(outcome)
+        return outcome
+
+    @staticmethod
+    def _pump(stream, reader: StreamReader) -> None:
+        for line in iter(lambda: stream.readline(MAX_LINE), ""):
+            reader.feed(line)
+        stream.close()
+
+    @staticmethod
+    def _stop(process: subprocess.Popen) -> None:
+        """SIGTERM to the job's process group (the job records `interrupted`), SIGKILL after a grace."""
+        for sig, wait in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, STOP_GRACE_S)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                process.wait(timeout=wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue

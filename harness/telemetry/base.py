@@ -1,0 +1,81 @@
+"""The sampler protocol and the shared thread loop and CSV sink.
+
+telemetry.csv is tidy (one value per row: t, wall_time, source, metric, value) so samplers
+with different fields and clocks share one file; `pandas.pivot_table` widens it.
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+TELEMETRY_FILE = "telemetry.csv"
+COLUMNS = ("t", "wall_time", "source", "metric", "value")
+
+
+class Sampler(Protocol):
+    name: str
+
+    def start(self, pid: int) -> None: ...
+
+    def stop(self) -> list[dict[str, Any]]: ...
+
+
+class TelemetryWriter:
+    """Appends samples to telemetry.csv and flushes each one, so a crash loses at most one."""
+
+    def __init__(self, path: Path):
+        self._handle = open(path, "w", newline="")
+        self._csv = csv.writer(self._handle)
+        self._csv.writerow(COLUMNS)
+        self._lock = threading.Lock()
+
+    def write(self, source: str, row: dict[str, Any]) -> None:
+        with self._lock:
+            for metric, value in row.items():
+                if metric not in ("t", "wall_time") and value is not None:
+                    self._csv.writerow((f"{row['t']:.3f}", f"{row['wall_time']:.3f}", source, metric, value))
+            self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class ThreadedSampler:
+    """Calls `sample()` every `interval` seconds on a thread until stopped."""
+
+    name = "sampler"
+
+    def __init__(self, interval: float, writer: TelemetryWriter | None = None):
+        self.interval = interval
+        self.writer = writer
+        self.rows: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def sample(self) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def start(self, pid: int) -> None:
+        self._thread = threading.Thread(target=self._loop, name=f"sampler-{self.name}", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            values = self.sample()
+            if values is not None:
+                row = {"t": time.monotonic(), "wall_time": time.time(), **values}
+                self.rows.append(row)
+                if self.writer is not None:
+                    self.writer.write(self.name, row)
+            if self._stop.wait(self.interval):
+                return
+
+    def stop(self) -> list[dict[str, Any]]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=max(5.0, 2 * self.interval))
+        return self.rows
