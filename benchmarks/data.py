@@ -4,6 +4,7 @@ Nothing here downloads when the file is already in the cache; a missing file wit
 network fails fast with a message that names the file, the folder and the URL.
 """
 
+import hashlib
 import os
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -14,10 +15,29 @@ class DatasetUnavailable(Exception):
     """A dataset file is neither cached nor downloadable."""
 
 
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def fetch(keras, fname, url, cache_dir, sha256=None):
-    """Path of `fname` in `<cache_dir>/datasets`, downloading it with Keras' get_file if absent."""
+    """Path of `fname` in `<cache_dir>/datasets`, downloaded with Keras' get_file if absent.
+
+    The folder is created first: get_file would otherwise fall back to /tmp/.keras silently.
+    """
     folder = os.path.join(cache_dir, "datasets")
+    cached = os.path.join(folder, fname)
+    if os.path.exists(cached):
+        if sha256 and _sha256(cached) != sha256:
+            raise DatasetUnavailable("%s does not match its expected sha256 %s; delete it and fetch it again"
+                                     % (cached, sha256))
+        return cached
     try:
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
         return keras.utils.get_file(fname, origin=url, file_hash=sha256,
                                     cache_dir=cache_dir, cache_subdir="datasets")
     except Exception as error:  # Keras raises a bare Exception for fetch failures

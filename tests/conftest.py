@@ -1,0 +1,63 @@
+"""Shared helpers: run the CLI in-process (fast, for bad-input tests) or as a real process."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """Call harness.cli.main in-process from an empty working folder."""
+    monkeypatch.chdir(tmp_path)
+
+    def call(*argv: str) -> CliResult:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(argv), stdout=out, stderr=err)
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return call
+
+
+def harness_process(*argv: str, cwd: Path, **popen) -> subprocess.Popen:
+    """`python -m harness ARGV` as a real process (for signals and end-to-end runs)."""
+    return subprocess.Popen([sys.executable, "-m", "harness", *argv], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "COLUMNS": "200"}, **popen)
+
+
+def run_harness(*argv: str, cwd: Path, timeout: float = 300) -> CliResult:
+    process = harness_process(*argv, cwd=cwd)
+    out, err = process.communicate(timeout=timeout)
+    return CliResult(process.returncode, out, err)
+
+
+def only_run(results_dir: Path) -> Path:
+    runs = sorted((results_dir / "runs").iterdir())
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def read_results(run_dir: Path) -> list[dict]:
+    manifest = json.loads((run_dir / "run.json").read_text())
+    results = []
+    for job in manifest["jobs"]:
+        path = run_dir / job["dir"] / "result.json"
+        if path.exists():
+            results.append(json.loads(path.read_text()))
+    return results
