@@ -8,6 +8,7 @@ import os
 import platform
 import random
 import socket
+import time
 
 _METRIC_NAMES = {"acc": "accuracy", "val_acc": "val_accuracy"}
 
@@ -93,6 +94,30 @@ def input_layer(keras, shape):
     if is_keras3(keras):
         return keras.Input(shape=shape)
     return keras.layers.InputLayer(input_shape=shape)
+
+
+def timed_matmul(tf, device, size, repeats):
+    """Median seconds of a size x size float32 matmul on `device`, eager (TF2) or in a session (TF1)."""
+    import numpy as np
+    durations = []
+    if tf.executing_eagerly():
+        with tf.device(device):
+            matrix = tf.random.uniform((size, size))
+            for _ in range(repeats + 1):
+                start = time.monotonic()
+                tf.linalg.matmul(matrix, matrix).numpy()
+                durations.append(time.monotonic() - start)
+    else:
+        graph = tf.Graph()
+        with graph.as_default(), tf.device(device):
+            matrix = tf.random.uniform((size, size))
+            product = tf.reduce_sum(tf.linalg.matmul(matrix, matrix))
+        with tf.compat.v1.Session(graph=graph) as session:
+            for _ in range(repeats + 1):
+                start = time.monotonic()
+                session.run(product)
+                durations.append(time.monotonic() - start)
+    return float(np.median(durations[1:]))
 
 
 def is_out_of_memory(tf, error):

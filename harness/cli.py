@@ -21,14 +21,13 @@ from benchmarks import jobs as job_registry
 from . import __version__, config
 from .compare import compare
 from .errors import UsageError
-from .execute import execute
+from .execute import Queue, run_queues
 from .plan import expand, parse_overrides
 from .progress import RunDisplay
 from .report.files import write_comparison, write_run_report
 from .report.tables import comparison_table, run_table
 from .results import find_run, iter_runs, prepare_results_dir
 from .runners import runner_for
-from .runners.base import RunInterrupted
 
 DEFAULT_RESULTS = Path("reports")
 
@@ -59,7 +58,10 @@ def build_parser() -> Parser:
                          help="results root (default: ./reports)")
 
     run = commands.add_parser("run", help="run a suite or one job on a target")
-    run.add_argument("--target", default="local", help="target name (default: local)")
+    run.add_argument("--target", action="append", metavar="TARGET",
+                     help="target name (default: local); repeat to run several targets in parallel")
+    run.add_argument("--emulate", action="store_true",
+                     help="allow a target of another architecture under emulation (results marked emulated)")
     chosen = run.add_mutually_exclusive_group()
     chosen.add_argument("--suite", help="suite name or .toml path (default: quickstart)")
     chosen.add_argument("--job", help="one job with its default parameters")
@@ -86,17 +88,24 @@ def build_parser() -> Parser:
 
 
 def cmd_run(args, cfg, console: Console) -> int:
-    target = config.get_target(config.load_targets(cfg), args.target)
+    known = config.load_targets(cfg)
+    names = args.target or ["local"]
+    if len(set(names)) != len(names):
+        raise UsageError("each --target may be given once")
+    targets = [config.get_target(known, name) for name in names]
     if args.timeout is not None:
         if args.timeout <= 0:
             raise UsageError("--timeout must be a positive number of seconds")
-        target = dataclasses.replace(target, timeout_s=args.timeout)
+        targets = [dataclasses.replace(target, timeout_s=args.timeout) for target in targets]
     if args.repeat < 1:
         raise UsageError("--repeat must be 1 or more")
     suite = config.single_job_suite(args.job) if args.job else config.load_suite(args.suite or "quickstart", cfg)
     plan = expand(suite, parse_overrides(args.set), args.repeat)
-    runner = runner_for(target)
     prepare_results_dir(args.results_dir)
+    queues = [Queue(target, runner_for(target, args.emulate)) for target in targets]
+    for queue in queues:
+        for warning in getattr(queue.runner, "warnings", []):
+            console.print(f"[yellow]warning[/]: {escape(warning)}")
     terminated = False
 
     def on_sigterm(signum, frame):
@@ -106,15 +115,19 @@ def cmd_run(args, cfg, console: Console) -> int:
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        writer, results = execute(target, suite, plan, args.results_dir, runner, RunDisplay(console))
-    except (RunInterrupted, KeyboardInterrupt):
+        run_queues(queues, suite, plan, args.results_dir, console)
+    except KeyboardInterrupt:
         console.print("[red]interrupted[/]: the running job was stopped and recorded; results so far are kept")
         return ExitStatus.TERMINATED if terminated else ExitStatus.INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
-    console.print(run_table(find_run(args.results_dir, writer.run_id)))
-    console.print(f"results: {escape(str(writer.path))}  (harness report {writer.run_id})")
-    return ExitStatus.OK if all(r["status"] == "ok" for r in results) else ExitStatus.JOB_NOT_OK
+    for queue in queues:
+        console.print(run_table(find_run(args.results_dir, queue.writer.run_id)))
+        console.print(f"results: {escape(str(queue.writer.path))}  (harness report {queue.writer.run_id})")
+    if any(queue.interrupted for queue in queues):
+        return ExitStatus.INTERRUPTED
+    ok = all(r["status"] == "ok" for queue in queues for r in queue.results)
+    return ExitStatus.OK if ok else ExitStatus.JOB_NOT_OK
 
 
 def cmd_list(args, cfg, console: Console) -> int:

@@ -38,6 +38,8 @@ class Target:
     price_usd: float | None = None
     notes: str = ""
     cache_dir: str = ""
+    shm_size: str = ""
+    mem_limit: str = ""
     timeout_s: float = 3600.0
     sample_interval_s: float = 0.5
     source: str = ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -13,14 +15,17 @@ from .config import Suite, Target
 from .host import host_facts
 from .metrics import job_metrics
 from .plan import JobSpec
-from .progress import RunDisplay
+from .lock import LockCancelled, engine_key, engine_lock
+from .progress import RunDisplay, make_progress
 from .results import RunWriter, now_iso
 from .runners.base import JobOutcome, Runner, RunInterrupted
 
 
-def manifest_for(target: Target, suite: Suite, plan: list[JobSpec]) -> dict[str, Any]:
+def manifest_for(target: Target, suite: Suite, plan: list[JobSpec], runner: Runner) -> dict[str, Any]:
     return {
         "target": target.public(),
+        "runner": runner.facts,
+        "emulated": runner.emulated,
         "suite": {"name": suite.name, "description": suite.description, "source": suite.source},
         "host": host_facts(),
         "harness_version": __version__,
@@ -30,8 +35,9 @@ def manifest_for(target: Target, suite: Suite, plan: list[JobSpec]) -> dict[str,
     }
 
 
-def result_for(spec: JobSpec, outcome: JobOutcome, started: str, seconds: float) -> dict[str, Any]:
+def result_for(spec: JobSpec, outcome: JobOutcome, started: str, seconds: float, emulated: bool) -> dict[str, Any]:
     return {
+        "emulated": emulated,
         "key": spec.key, "job": spec.job, "label": spec.label, "repeat": spec.repeat,
         "params": spec.params, "status": outcome.status, "error": outcome.error,
         "exit_code": outcome.exit_code, "started": started, "finished": now_iso(),
@@ -40,8 +46,8 @@ def result_for(spec: JobSpec, outcome: JobOutcome, started: str, seconds: float)
     }
 
 
-def skipped(spec: JobSpec, reason: str) -> dict[str, Any]:
-    return {"key": spec.key, "job": spec.job, "label": spec.label, "repeat": spec.repeat,
+def skipped(spec: JobSpec, reason: str, emulated: bool) -> dict[str, Any]:
+    return {"emulated": emulated, "key": spec.key, "job": spec.job, "label": spec.label, "repeat": spec.repeat,
             "params": spec.params, "status": "skipped", "error": reason, "exit_code": None,
             "started": None, "finished": now_iso(), "duration_s": 0.0, "notes": [], "metrics": {}}
 
@@ -50,9 +56,10 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
             runner: Runner, display: RunDisplay) -> tuple[RunWriter, list[dict[str, Any]]]:
     """Run every job in order. On interrupt, the running job is stored as `interrupted`, the rest
     as `skipped`, the run as `interrupted`, and RunInterrupted propagates."""
-    writer = RunWriter(results_dir, manifest_for(target, suite, plan))
+    writer = RunWriter(results_dir, manifest_for(target, suite, plan, runner))
+    emulated = runner.emulated
     results: list[dict[str, Any]] = []
-    display.start(writer.run_id, writer.path, target.name, len(plan))
+    display.start(writer.run_id, writer.path, len(plan))
     try:
         for index, spec in enumerate(plan):
             started, clock = now_iso(), time.monotonic()
@@ -60,17 +67,67 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
             try:
                 outcome = runner.run_job(spec, writer.job_dir(spec.dir_name), display.on_event)
             except RunInterrupted as stop:
-                results.append(result_for(spec, stop.outcome, started, time.monotonic() - clock))
+                results.append(result_for(spec, stop.outcome, started, time.monotonic() - clock, emulated))
                 writer.write_result(spec.dir_name, results[-1])
                 display.job_finished(spec, results[-1])
                 for rest in plan[index + 1:]:
-                    writer.write_result(rest.dir_name, skipped(rest, "the run was interrupted before this job started"))
+                    writer.write_result(rest.dir_name, skipped(rest, "the run was interrupted before this job started", emulated))
                 writer.finish("interrupted")
                 raise
-            results.append(result_for(spec, outcome, started, time.monotonic() - clock))
+            results.append(result_for(spec, outcome, started, time.monotonic() - clock, emulated))
             writer.write_result(spec.dir_name, results[-1])
             display.job_finished(spec, results[-1])
         writer.finish("complete")
     finally:
-        display.stop()
+        display.done()
     return writer, results
+
+
+@dataclasses.dataclass
+class Queue:
+    """One target's share of `harness run`: its runner, and what its run ended with."""
+
+    target: Target
+    runner: Runner
+    writer: RunWriter | None = None
+    results: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    interrupted: bool = False
+    error: BaseException | None = None
+
+
+def run_queues(queues: list[Queue], suite: Suite, plan: list[JobSpec], results_dir: Path, console) -> None:
+    """Each target's jobs in order, the targets in parallel, one job at a time per engine (a lock).
+
+    Ctrl-C (KeyboardInterrupt in this thread) aborts every runner, waits for the queues to store
+    what they have, and is re-raised."""
+    stop = threading.Event()
+
+    def work(queue: Queue) -> None:
+        key = engine_key(queue.target.docker_host if queue.target.runner == "docker" else "")
+        display = RunDisplay(progress, queue.target.name, prefix=len(queues) > 1)
+        try:
+            with engine_lock(key, progress.console.print, stop):
+                queue.writer, queue.results = execute(queue.target, suite, plan, results_dir, queue.runner, display)
+        except (RunInterrupted, LockCancelled):
+            queue.interrupted = True
+        except BaseException as error:  # noqa: BLE001 - handed to the main thread
+            queue.error = error
+
+    progress = make_progress(console)
+    threads = [threading.Thread(target=work, args=(q,), name=f"queue-{q.target.name}") for q in queues]
+    with progress:
+        for thread in threads:
+            thread.start()
+        try:
+            while any(thread.is_alive() for thread in threads):
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            stop.set()
+            for queue in queues:
+                queue.runner.abort()
+            for thread in threads:
+                thread.join()
+            raise
+    for queue in queues:
+        if queue.error is not None:
+            raise queue.error

@@ -1,4 +1,5 @@
-"""The live display of a run: jobs done/total and the running job's epoch and step."""
+"""The live display of a run: jobs done/total and the running job's epoch and step, one pair of
+bars per target when several run in parallel."""
 
 from __future__ import annotations
 
@@ -20,24 +21,30 @@ def _fmt(value: Any, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def make_progress(console: Console) -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
 class RunDisplay:
-    def __init__(self, console: Console):
-        self.console = console
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+    """One target's part of a shared rich Progress (thread-safe: rich locks its updates)."""
+
+    def __init__(self, progress: Progress, target: str, prefix: bool = False):
+        self.progress = progress
+        self.target = target
+        self.prefix = f"[{escape(target)}] " if prefix else ""
         self._overall = None
         self._job = None
         self._label = ""
         self._last_update = 0.0
 
-    def start(self, run_id: str, path: Path, target: str, total: int) -> None:
-        self.console.print(f"run [bold]{escape(run_id)}[/]: {total} job(s) on target "
-                           f"[bold]{escape(target)}[/] -> {escape(str(path))}")
-        self.progress.start()
-        self._overall = self.progress.add_task("jobs", total=total)
+    def start(self, run_id: str, path: Path, total: int) -> None:
+        self.progress.console.print(f"run [bold]{escape(run_id)}[/]: {total} job(s) on target "
+                                    f"[bold]{escape(self.target)}[/] -> {escape(str(path))}")
+        self._overall = self.progress.add_task(f"{self.prefix}jobs", total=total)
 
     def job_started(self, spec: JobSpec) -> None:
-        self._label = escape(spec.label)
+        self._label = self.prefix + escape(spec.label)
         epochs = spec.params.get("epochs")
         self._job = self.progress.add_task(f"{self._label} starting", total=epochs if epochs else None)
 
@@ -63,12 +70,13 @@ class RunDisplay:
             self._job = None
         self.progress.advance(self._overall)
         metrics, status = result["metrics"], result["status"]
-        line = (f"[{STATUS_STYLE.get(status, 'red')}]{status:>11}[/] {escape(spec.label)}  "
+        line = (f"[{STATUS_STYLE.get(status, 'red')}]{status:>11}[/] {self.prefix}{escape(spec.label)}  "
                 f"{result['duration_s']:.1f} s  {_fmt(metrics.get('samples_per_sec'), '.0f')} samples/s  "
                 f"val_acc {_fmt(metrics.get('final_val_accuracy'), '.3f')}")
         if result.get("error"):
             line += f"\n{'':>12}[red]{escape(result['error'])}[/]"
         self.progress.console.print(line)
 
-    def stop(self) -> None:
-        self.progress.stop()
+    def done(self) -> None:
+        if self._overall is not None:
+            self.progress.remove_task(self._overall)

@@ -5,6 +5,7 @@ import importlib
 
 JOBS = {
     "mnist_mlp": "benchmarks.jobs.mnist_mlp",
+    "selftest": "benchmarks.jobs.selftest",
 }
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ..config import Target
-from ..errors import UsageError
 from .base import Runner
 from .local import LocalRunner
 
 
-def runner_for(target: Target) -> Runner:
-    if target.runner == "local":
-        return LocalRunner(target)
-    raise UsageError(f"target '{target.name}' uses the '{target.runner}' runner, which this version does not have yet")
+def runner_for(target: Target, emulate: bool = False) -> Runner:
+    """A runner whose pre-flight checks passed (a UsageError says which did not)."""
+    if target.runner == "docker":
+        from .docker import DockerRunner
+        return DockerRunner(target, emulate)
+    return LocalRunner(target)

@@ -33,8 +33,15 @@ class RunInterrupted(Exception):
 
 
 class Runner(Protocol):
+    facts: dict[str, Any]   # engine and image facts for the run manifest
+    emulated: bool          # the target's architecture runs under emulation: function, not speed
+
+    def abort(self) -> None:
+        """Called from another thread: stop the running job so run_job raises RunInterrupted."""
+        ...
+
     def run_job(self, spec: JobSpec, job_dir: Path, on_event: EventCallback) -> JobOutcome:
-        """Run one job to completion; a KeyboardInterrupt ends it and is re-raised after cleanup."""
+        """Run one job to completion and report how it ended."""
         ...
 
 
@@ -79,3 +86,11 @@ def status_from_end(events: list[dict[str, Any]], exit_code: int | None, stderr_
     if exit_code is not None and exit_code < 0:
         return "failed", f"job killed by signal {-exit_code} before it finished (SIGKILL often means out of memory){detail}"
     return "failed", f"job exited with code {exit_code} without an end event{detail}"
+
+
+def tail_of(path: Path, lines: int = 3, limit: int = 600) -> str:
+    try:
+        text = path.read_bytes()[-8192:].decode(errors="replace")
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])[-limit:]

@@ -15,7 +15,7 @@ from ..config import Target
 from ..plan import JobSpec
 from ..telemetry.base import TELEMETRY_FILE, TelemetryWriter
 from ..telemetry.psutil_ import PsutilSampler
-from .base import EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end
+from .base import EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end, tail_of
 
 MAX_LINE = 1 << 20
 STOP_GRACE_S = 10.0
@@ -29,17 +29,20 @@ def _die_with_parent() -> None:
         _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def tail_of(path: Path, lines: int = 3, limit: int = 600) -> str:
-    try:
-        text = path.read_bytes()[-8192:].decode(errors="replace")
-    except OSError:
-        return ""
-    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])[-limit:]
-
-
 class LocalRunner:
+    facts: dict = {}
+
     def __init__(self, target: Target):
         self.target = target
+        self.emulated = False
+        self._aborted = threading.Event()
+        self._process: subprocess.Popen | None = None
+
+    def abort(self) -> None:
+        """From another thread (Ctrl-C): stop the running job; run_job then raises RunInterrupted."""
+        self._aborted.set()
+        if self._process is not None:
+            self._stop(self._process)
 
     def command(self, spec: JobSpec, job_dir: Path) -> list[str]:
         cache_dir = self.target.cache_dir or str(Path.home() / ".cache" / "harness")
@@ -55,25 +58,26 @@ class LocalRunner:
             process = subprocess.Popen(self.command(spec, job_dir), stdout=subprocess.PIPE, stderr=stderr,
                                        text=True, errors="replace", env=env, start_new_session=True,
                                        preexec_fn=_die_with_parent)
+        self._process = process
+        if self._aborted.is_set():
+            self._stop(process)
         sampler.start(process.pid)
         pump = threading.Thread(target=self._pump, args=(process.stdout, reader), daemon=True)
         pump.start()
         override = None
-        interrupted = False
         try:
             process.wait(timeout=self.target.timeout_s)
         except subprocess.TimeoutExpired:
             override = f"job exceeded the {self.target.timeout_s:g} s timeout and was stopped"
             self._stop(process)
-        except KeyboardInterrupt:
-            interrupted = True
-            self._stop(process)
         finally:
+            self._process = None
             pump.join(timeout=STOP_GRACE_S)
             telemetry = sampler.stop()
             writer.close()
             reader.close()
         status, error = status_from_end(reader.events, process.returncode, tail_of(job_dir / "stderr.log"))
+        interrupted = self._aborted.is_set()
         if override:
             status, error = "timeout", override
         elif interrupted:

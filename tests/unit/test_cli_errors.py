@@ -13,7 +13,8 @@ def assert_usage_error(result, *fragments):
 
 
 @pytest.mark.parametrize("argv, fragments", [
-    (["run", "--target", "tx9"], ["unknown target 'tx9'", "known: local"]),
+    (["run", "--target", "tx9"], ["unknown target 'tx9'", "local", "rtx2080", "tx2"]),
+    (["run", "--target", "local", "--target", "local"], ["each --target may be given once"]),
     (["run", "--suite", "nope"], ["unknown suite 'nope'", "quickstart"]),
     (["run", "--job", "resnet"], ["unknown job 'resnet'", "mnist_mlp"]),
     (["run", "--set", "bogus=1"], ["--set bogus", "no job in suite 'quickstart' takes this parameter"]),
@@ -48,9 +49,9 @@ def test_unwritable_results_dir(cli, tmp_path):
     assert_usage_error(cli("run", "--results-dir", str(tmp_path / "file" / "results")), "is not writable")
 
 
-def test_docker_targets_are_refused_until_the_docker_runner_exists(cli, tmp_path):
-    (tmp_path / "harness.toml").write_text('[targets.box]\nrunner = "docker"\nimage = "x"\n')
-    assert_usage_error(cli("run", "--target", "box"), "uses the 'docker' runner")
+def test_an_engine_that_does_not_answer(cli, tmp_path):
+    (tmp_path / "harness.toml").write_text('[targets.box]\nrunner = "docker"\nimage = "x"\ndocker_host = "tcp://127.0.0.1:9"\n')
+    assert_usage_error(cli("run", "--target", "box"), "target 'box': no Docker engine answers at tcp://127.0.0.1:9")
 
 
 def test_list_commands_work_without_results(cli):

@@ -1,0 +1,237 @@
+"""The docker runner: each job is one container on the target's engine, local or `ssh://`.
+
+Events come from the container's log stream (the same for a remote engine), outputs are copied
+back with the archive API (no bind mount of the results folder, which a remote host lacks),
+CPU and memory come from the stats stream, and the container is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import docker
+import requests
+from docker.errors import DockerException, ImageNotFound, NotFound
+
+from ..config import Target
+from ..errors import UsageError
+from ..plan import JobSpec
+from ..telemetry.base import TELEMETRY_FILE, TelemetryWriter
+from ..telemetry.docker_stats import DockerStatsSampler
+from .base import EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end, tail_of
+
+LABEL_RUN = "io.harness.run"
+LABEL_JOB = "io.harness.job"
+OUT_DIR = "/out"
+CACHE_DIR = "/cache"
+ARCHITECTURES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm64/v8": "aarch64"}
+ENGINE_TIMEOUT_S = 60
+
+
+def connect(target: Target) -> docker.DockerClient:
+    """A client for the target's engine that has answered a ping, or a UsageError saying why not."""
+    where = target.docker_host or "the local socket"
+    try:
+        if target.docker_host:
+            client = docker.DockerClient(base_url=target.docker_host, timeout=ENGINE_TIMEOUT_S,
+                                         use_ssh_client=target.docker_host.startswith("ssh://"))
+        else:
+            client = docker.from_env(timeout=ENGINE_TIMEOUT_S)
+        client.ping()
+    except (DockerException, requests.RequestException) as error:
+        raise UsageError(f"target '{target.name}': no Docker engine answers at {where} ({error})") from None
+    return client
+
+
+def leftover_containers(client: docker.DockerClient) -> list:
+    return client.containers.list(all=True, filters={"label": LABEL_RUN})
+
+
+class DockerRunner:
+    def __init__(self, target: Target, emulate: bool = False):
+        self.target = target
+        self._aborted = threading.Event()
+        self._container = None
+        self.client = connect(target)
+        self.info = self.client.info()
+        self.image = self._check_image()
+        self.emulated = self._check_architecture(emulate)
+        self._check_gpu_runtime()
+        self.facts = {
+            "engine": {"host": target.docker_host or "local", "version": self.client.version().get("Version"),
+                       "architecture": self.info.get("Architecture"), "os": self.info.get("OperatingSystem"),
+                       "cpus": self.info.get("NCPU"), "memory_gb": round(self.info.get("MemTotal", 0) / 2**30, 1),
+                       "runtimes": sorted(self.info.get("Runtimes", {}))},
+            "image": {"name": target.image, "id": self.image.id, "labels": self.image.labels,
+                      "architecture": self.image.attrs.get("Architecture")},
+            "emulated": self.emulated,
+        }
+
+    def abort(self) -> None:
+        """From another thread (Ctrl-C): kill the running container; run_job then raises RunInterrupted."""
+        self._aborted.set()
+        if self._container is not None:
+            self._kill(self._container)
+
+    # -- pre-flight ---------------------------------------------------------------------------
+    def _check_image(self):
+        try:
+            return self.client.images.get(self.target.image)
+        except ImageNotFound:
+            raise UsageError(f"image {self.target.image} is not on the engine; build it with: "
+                             f"harness build {self.target.name}") from None
+
+    def _check_architecture(self, emulate: bool) -> bool:
+        wanted = ARCHITECTURES.get(self.target.platform)
+        engine = self.info.get("Architecture")
+        if wanted is None or wanted == engine:
+            return False
+        if not emulate:
+            raise UsageError(f"target '{self.target.name}' is {self.target.platform} but the engine is {engine}; "
+                             f"use an engine of that architecture, or --emulate (function only: results are "
+                             f"marked emulated and never compared as performance)")
+        return True
+
+    def _check_gpu_runtime(self) -> None:
+        runtimes = self.info.get("Runtimes", {})
+        needed = self.target.runtime or ("nvidia" if self.target.gpus else "")
+        if needed and needed not in runtimes:
+            raise UsageError(f"target '{self.target.name}' needs the '{needed}' container runtime, which this engine "
+                             f"lacks (it has: {', '.join(sorted(runtimes)) or 'none'}); install the NVIDIA "
+                             f"container toolkit on the device")
+
+    # -- one job ------------------------------------------------------------------------------
+    def container_options(self, spec: JobSpec, job_dir: Path) -> dict[str, Any]:
+        target = self.target
+        options: dict[str, Any] = {
+            "command": [spec.job, "--params", json.dumps(spec.params), "--out", OUT_DIR, "--cache-dir", CACHE_DIR],
+            "labels": {LABEL_RUN: job_dir.parent.name, LABEL_JOB: job_dir.name},
+            "environment": {"TF_FORCE_GPU_ALLOW_GROWTH": "true"},
+            "detach": True,
+        }
+        if target.mem_limit:
+            options["mem_limit"] = target.mem_limit
+            options["memswap_limit"] = target.mem_limit  # no swap: over the limit is an OOM kill
+        if target.shm_size:
+            options["shm_size"] = target.shm_size
+        if target.runtime:
+            options["runtime"] = target.runtime
+        if target.gpus:
+            count = -1 if target.gpus == "all" else int(target.gpus)
+            options["device_requests"] = [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+        if target.cache_dir:
+            options["volumes"] = {target.cache_dir: {"bind": CACHE_DIR, "mode": "ro"}}
+        return options
+
+    def run_job(self, spec: JobSpec, job_dir: Path, on_event: EventCallback) -> JobOutcome:
+        writer = TelemetryWriter(job_dir / TELEMETRY_FILE)
+        reader = StreamReader(job_dir / "stdout.log", on_event)
+        try:
+            container = self.client.containers.create(self.target.image, **self.container_options(spec, job_dir))
+        except DockerException as error:
+            writer.close()
+            reader.close()
+            return JobOutcome("failed", f"could not create the container: {error}", None, [], [])
+        sampler = DockerStatsSampler(container, writer)
+        pump = threading.Thread(target=self._pump, args=(container, reader), daemon=True)
+        override = None
+        self._container = container
+        try:
+            if self._aborted.is_set():
+                raise DockerException("the run was interrupted before the container started")
+            container.start()
+        except DockerException as error:
+            self._container = None
+            self._remove(container)
+            writer.close()
+            reader.close()
+            outcome = JobOutcome("failed", f"could not start the container: {error}", None, [], [])
+            if self._aborted.is_set():
+                outcome.status = "interrupted"
+                raise RunInterrupted(outcome) from None
+            return outcome
+        try:
+            pump.start()
+            sampler.start(0)
+            try:
+                container.wait(timeout=self.target.timeout_s)
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                override = f"job exceeded the {self.target.timeout_s:g} s timeout and was killed"
+                self._kill(container)
+            pump.join(timeout=30)
+            telemetry = sampler.stop()
+            container.reload()
+            state = container.attrs["State"]
+            (job_dir / "stderr.log").write_bytes(container.logs(stdout=False, stderr=True))
+            self._copy_outputs(container, job_dir)
+        finally:
+            self._container = None
+            writer.close()
+            reader.close()
+            self._remove(container)
+        exit_code = state.get("ExitCode")
+        interrupted = self._aborted.is_set()
+        status, error = status_from_end(reader.events, exit_code, tail_of(job_dir / "stderr.log"))
+        if override:
+            status, error = "timeout", override
+        elif interrupted:
+            status, error = "interrupted", "the run was interrupted (Ctrl-C or SIGTERM) while this job ran"
+        elif state.get("OOMKilled") or (exit_code == 137 and status == "failed" and self.target.mem_limit):
+            status = "oom"
+            error = (f"the container was killed for exceeding its memory limit ({self.target.mem_limit or 'none set'}); "
+                     f"raise mem_limit or lower the batch size")
+        notes = [f"{reader.bad_lines} malformed event lines ignored (see stdout.log)"] if reader.bad_lines else []
+        outcome = JobOutcome(status, error, exit_code, reader.events, telemetry, notes)
+        if interrupted:
+            raise RunInterrupted(outcome)
+        return outcome
+
+    @staticmethod
+    def _pump(container, reader: StreamReader) -> None:
+        """Split the log stream (chunks, not lines) into lines for the reader."""
+        pending = b""
+        try:
+            for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=False):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    reader.feed(line.decode(errors="replace") + "\n")
+        except (DockerException, requests.RequestException):
+            pass  # the engine went away; the outcome says so through the missing end event
+        if pending:
+            reader.feed(pending.decode(errors="replace") + "\n")
+
+    @staticmethod
+    def _copy_outputs(container, job_dir: Path) -> None:
+        """The job's /out folder into job_dir (events.jsonl, artifacts), refusing unsafe paths."""
+        try:
+            chunks, _ = container.get_archive(OUT_DIR)
+        except NotFound:
+            return
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
+            for member in archive.getmembers():
+                relative = Path(member.name).relative_to(Path(OUT_DIR).name) if member.name != "out" else None
+                if relative is None or not member.isfile() or ".." in relative.parts:
+                    continue
+                destination = job_dir / relative
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                destination.write_bytes(archive.extractfile(member).read())
+
+    @staticmethod
+    def _kill(container) -> None:
+        try:
+            container.kill()
+        except DockerException:
+            pass
+
+    @staticmethod
+    def _remove(container) -> None:
+        try:
+            container.remove(force=True)
+        except DockerException:
+            pass
