@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test clean
+.PHONY: run test docker-setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Root only: installs and starts a Docker engine, buildx and arm64 emulation, then builds the
+# registry-free stand-in base images the container tests use (cached by tag).
+docker-setup:
+	bash scripts/setup-docker.sh
+	bash scripts/build-standin-bases.sh
 
 clean:
 	rm -rf $(VENV) reports/runs reports/compare

@@ -48,7 +48,8 @@ def run_job(module, name, params, out_dir, cache_dir):
     emitter = Emitter(out_dir)
     status, error, metrics, tf = "failed", None, {}, None
     try:
-        tf = compat.import_tensorflow()
+        needs_tf = getattr(module, "needs_tensorflow", lambda params: True)(params)
+        tf = compat.import_tensorflow() if needs_tf else None
         emitter.emit("start", job=name, params=params, jobs_version=__version__,
                      startup_seconds=time.monotonic() - PROCESS_START,
                      environment=compat.environment(tf))

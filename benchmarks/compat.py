@@ -68,25 +68,30 @@ def is_keras3(keras):
 
 
 def environment(tf):
-    """Facts that change a number: recorded in every job's start event."""
-    keras = tf.keras
-    build = {}
-    if hasattr(tf, "sysconfig") and hasattr(tf.sysconfig, "get_build_info"):
-        build = dict((k, v) for k, v in tf.sysconfig.get_build_info().items()
-                     if k in ("cuda_version", "cudnn_version", "is_cuda_build"))
-    return {
+    """Facts that change a number: recorded in every job's start event (tf None: not loaded)."""
+    facts = {
         "python": platform.python_version(),
-        "tf": tf.__version__,
-        "keras": keras_version(keras),
-        "keras_flavour": "keras3" if is_keras3(keras) else "keras2",
-        "tf_build": build,
-        "devices": physical_devices(tf),
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "hostname": socket.gethostname(),
         "machine": platform.machine(),
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
     }
+    if tf is None:
+        return facts
+    keras = tf.keras
+    build = {}
+    if hasattr(tf, "sysconfig") and hasattr(tf.sysconfig, "get_build_info"):
+        build = dict((k, v) for k, v in tf.sysconfig.get_build_info().items()
+                     if k in ("cuda_version", "cudnn_version", "is_cuda_build"))
+    facts.update({
+        "tf": tf.__version__,
+        "keras": keras_version(keras),
+        "keras_flavour": "keras3" if is_keras3(keras) else "keras2",
+        "tf_build": build,
+        "devices": physical_devices(tf),
+    })
+    return facts
 
 
 def input_layer(keras, shape):
@@ -94,6 +99,18 @@ def input_layer(keras, shape):
     if is_keras3(keras):
         return keras.Input(shape=shape)
     return keras.layers.InputLayer(input_shape=shape)
+
+
+def timed_numpy_matmul(size, repeats):
+    """Median seconds of a size x size float32 matmul in numpy (no TensorFlow)."""
+    import numpy as np
+    matrix = np.random.rand(size, size).astype("float32")
+    durations = []
+    for _ in range(repeats + 1):
+        start = time.monotonic()
+        matrix.dot(matrix)
+        durations.append(time.monotonic() - start)
+    return float(np.median(durations[1:]))
 
 
 def timed_matmul(tf, device, size, repeats):

@@ -19,6 +19,7 @@ from rich.table import Table
 from benchmarks import jobs as job_registry
 
 from . import __version__, config
+from .build import build
 from .compare import compare
 from .errors import UsageError
 from .execute import Queue, run_queues
@@ -84,6 +85,20 @@ def build_parser() -> Parser:
     comparing.add_argument("names", nargs="+", metavar="TARGET_OR_RUN", help="first one is the baseline")
     comparing.add_argument("--out", type=Path, help="output folder (default: <results-dir>/compare/A_vs_B)")
     results_option(comparing)
+    building = commands.add_parser("build", help="build images with docker buildx bake")
+    building.add_argument("targets", nargs="*", metavar="TARGET", help="bake targets or groups (default: default)")
+    building.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                          help="bake variable, e.g. RTX2080_BASE=my/base:tag (repeatable)")
+    building.add_argument("--ca-file", type=Path, help="CA bundle for a TLS-intercepting proxy (a build secret)")
+    building.add_argument("--file", type=Path, help="bake file (default: the repository's docker-bake.hcl)")
+
+    doctor = commands.add_parser("doctor", help="check a target's engine and image, then run selftest in it")
+    doctor.add_argument("--target", default="local", help="target name (default: local)")
+    doctor.add_argument("--emulate", action="store_true", help="accept another architecture under emulation")
+    results_option(doctor)
+
+    gc = commands.add_parser("gc", help="remove containers a killed harness left on a target's engine")
+    gc.add_argument("--target", default="local", help="target name whose engine to clean (default: local engine)")
     return parser
 
 
@@ -184,7 +199,61 @@ def cmd_compare(args, cfg, console: Console) -> int:
     return ExitStatus.OK
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "compare": cmd_compare}
+def cmd_build(args, cfg, console: Console) -> int:
+    code = build(args.targets, args.var, args.ca_file, args.file)
+    if code != 0:
+        console.print(f"[red]docker buildx bake failed[/] (exit {code}); its output is above")
+        return ExitStatus.JOB_NOT_OK
+    return ExitStatus.OK
+
+
+def cmd_doctor(args, cfg, console: Console) -> int:
+    target = config.get_target(config.load_targets(cfg), args.target)
+    console.print(f"target [bold]{escape(target.name)}[/]: runner {target.runner}, "
+                  f"platform {target.platform or 'any'}, image {escape(target.image or '-')}")
+    runner = runner_for(target, args.emulate)  # raises a UsageError naming the failed check
+    facts = runner.facts
+    if facts:
+        engine, image = facts["engine"], facts["image"]
+        console.print(f"  ok  engine answers: Docker {engine['version']} on {engine['architecture']} "
+                      f"({escape(str(engine['host']))}), runtimes: {', '.join(engine['runtimes'])}")
+        console.print(f"  ok  architecture: {'emulated' if runner.emulated else 'native'}")
+        console.print(f"  ok  image {escape(image['name'])} ({image['id'][:19]}, {image['architecture']})")
+        for label, value in sorted((image["labels"] or {}).items()):
+            if label.startswith("io.harness."):
+                console.print(f"      {escape(label)} = {escape(str(value))}")
+        console.print(f"  ok  GPU runtime: {target.runtime or ('nvidia' if target.gpus else 'not needed')}")
+    for warning in getattr(runner, "warnings", []):
+        console.print(f"[yellow]warning[/]: {escape(warning)}")
+    prepare_results_dir(args.results_dir)
+    queue = Queue(target, runner)
+    run_queues([queue], config.single_job_suite("selftest"), expand(config.single_job_suite("selftest"), []),
+               args.results_dir, console)
+    result = queue.results[0]
+    for event in ("devices", "matmul_seconds"):
+        console.print(f"  {event}: {escape(str(result['metrics'].get(event)))}")
+    if result["status"] != "ok":
+        console.print(f"[red]selftest {result['status']}[/]: {escape(str(result['error']))}")
+        return ExitStatus.JOB_NOT_OK
+    console.print("[green]selftest ok[/]")
+    return ExitStatus.OK
+
+
+def cmd_gc(args, cfg, console: Console) -> int:
+    from .runners.docker import connect, leftover_containers
+    target = config.get_target(config.load_targets(cfg), args.target)
+    client = connect(target)
+    removed = 0
+    for container in leftover_containers(client):
+        container.remove(force=True)
+        console.print(f"removed {container.short_id} ({escape(container.labels.get('io.harness.run', '?'))})")
+        removed += 1
+    console.print(f"{removed} container(s) removed")
+    return ExitStatus.OK
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "compare": cmd_compare,
+            "build": cmd_build, "doctor": cmd_doctor, "gc": cmd_gc}
 
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:

@@ -17,6 +17,7 @@ def job_metrics(events: Sequence[dict], telemetry: Sequence[dict]) -> dict[str, 
     epoch_seconds = [e["seconds"] for e in epochs]
     step_seconds = [s["seconds"] for s in steady]
     rss = [row["rss_mb"] for row in telemetry if row.get("rss_mb") is not None]
+    container = [row["memory_mb"] for row in telemetry if row.get("memory_mb") is not None]
     final = end.get("metrics") or {}
     return {
         **final,
@@ -34,4 +35,5 @@ def job_metrics(events: Sequence[dict], telemetry: Sequence[dict]) -> dict[str, 
         "final_accuracy": final.get("final_accuracy"),
         "final_val_accuracy": final.get("final_val_accuracy"),
         "peak_rss_mb": max(rss) if rss else None,
+        "peak_container_memory_mb": max(container) if container else None,
     }

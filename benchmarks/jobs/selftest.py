@@ -9,13 +9,24 @@ from .. import compat
 DESCRIPTION = "image self-test: versions, devices, a timed matmul on each device"
 
 PARAMS = {
+    "framework": Param("tensorflow", "tensorflow, or none to check Python and numpy only "
+                                     "(an emulated base image without TensorFlow)", ("tensorflow", "none")),
     "size": Param(256, "matrix size for the matmul"),
     "repeats": Param(5, "timed matmuls per device (after one untimed warm-up)"),
 }
 
 
+def needs_tensorflow(params):
+    return params["framework"] == "tensorflow"
+
+
 def run(params, emitter, context):
     tf = context["tf"]
+    if tf is None:
+        seconds = compat.timed_numpy_matmul(params["size"], params["repeats"])
+        emitter.emit("eval", split="matmul", device="numpy", size=params["size"], seconds=seconds,
+                     gflops=2.0 * params["size"] ** 3 / seconds / 1e9)
+        return {"devices": ["numpy"], "gpus": 0, "matmul_seconds": {"numpy": seconds}}
     devices = [d for d in compat.physical_devices(tf) if d["type"] in ("CPU", "GPU")]
     timings = {}
     for index, device in enumerate(devices):

@@ -13,7 +13,8 @@ from ..results import StoredRun
 RUN_COLUMNS = (("job", "label", None), ("status", "status", None),
                ("samples/s", "samples_per_sec", ".1f"), ("first epoch s", "first_epoch_seconds", ".2f"),
                ("steady epoch s", "steady_epoch_seconds", ".2f"), ("accuracy", "final_accuracy", ".4f"),
-               ("val accuracy", "final_val_accuracy", ".4f"), ("peak RSS MB", "peak_rss_mb", ".0f"))
+               ("val accuracy", "final_val_accuracy", ".4f"), ("peak RSS MB", "peak_rss_mb", ".0f"),
+               ("container MB", "peak_container_memory_mb", ".0f"))
 COMPARE_COLUMNS = (("job", "label", None), ("side", "side", None), ("status", "status", None),
                    ("samples/s", "samples_per_sec", ".1f"), ("throughput x", "throughput_ratio", ".2f"),
                    ("first epoch s", "first_epoch_seconds", ".2f"), ("steady epoch s", "steady_epoch_seconds", ".2f"),

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import socket
 import tarfile
 import threading
 from pathlib import Path
 from typing import Any
 
 import docker
+import psutil
 import requests
 from docker.errors import DockerException, ImageNotFound, NotFound
 
@@ -27,6 +30,7 @@ from .base import EventCallback, JobOutcome, RunInterrupted, StreamReader, statu
 
 LABEL_RUN = "io.harness.run"
 LABEL_JOB = "io.harness.job"
+LABEL_OWNER = "io.harness.owner"  # "<hostname>:<pid>" of the harness that started the container
 OUT_DIR = "/out"
 CACHE_DIR = "/cache"
 ARCHITECTURES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm64/v8": "aarch64"}
@@ -48,8 +52,20 @@ def connect(target: Target) -> docker.DockerClient:
     return client
 
 
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def leftover_containers(client: docker.DockerClient) -> list:
-    return client.containers.list(all=True, filters={"label": LABEL_RUN})
+    """Harness containers whose harness is gone: stopped ones, or running ones whose owner
+    process on this host has died (a killed harness leaves its job running)."""
+    leftovers = []
+    for container in client.containers.list(all=True, filters={"label": LABEL_RUN}):
+        host, _, pid = container.labels.get(LABEL_OWNER, ":").rpartition(":")
+        orphaned = host == socket.gethostname() and pid.isdigit() and not psutil.pid_exists(int(pid))
+        if container.status != "running" or orphaned:
+            leftovers.append(container)
+    return leftovers
 
 
 class DockerRunner:
@@ -62,6 +78,9 @@ class DockerRunner:
         self.image = self._check_image()
         self.emulated = self._check_architecture(emulate)
         self._check_gpu_runtime()
+        leftovers = leftover_containers(self.client)
+        self.warnings = [f"{len(leftovers)} container(s) left by a killed harness on this engine: "
+                         f"harness gc --target {target.name} removes them"] if leftovers else []
         self.facts = {
             "engine": {"host": target.docker_host or "local", "version": self.client.version().get("Version"),
                        "architecture": self.info.get("Architecture"), "os": self.info.get("OperatingSystem"),
@@ -110,7 +129,7 @@ class DockerRunner:
         target = self.target
         options: dict[str, Any] = {
             "command": [spec.job, "--params", json.dumps(spec.params), "--out", OUT_DIR, "--cache-dir", CACHE_DIR],
-            "labels": {LABEL_RUN: job_dir.parent.name, LABEL_JOB: job_dir.name},
+            "labels": {LABEL_RUN: job_dir.parent.name, LABEL_JOB: job_dir.name, LABEL_OWNER: owner()},
             "environment": {"TF_FORCE_GPU_ALLOW_GROWTH": "true"},
             "detach": True,
         }

@@ -1,0 +1,212 @@
+"""The docker runner against a real engine, with images built by our own bake file from the
+registry-free stand-in bases (scripts/build-standin-bases.sh). CI always has an engine."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+docker = pytest.importorskip("docker")
+
+from harness.results import load_run  # noqa: E402
+from harness.runners.docker import LABEL_OWNER, LABEL_RUN  # noqa: E402
+
+from ..conftest import REPO, harness_process, only_run, read_results, run_harness  # noqa: E402
+
+STANDIN_TF27 = "harness-standin/tf2.7:amd64"
+STANDIN_ARM64 = "harness-standin/py3-sklearn:arm64"
+TAG = "test"
+TARGETS = f"""
+[targets.rtx-test]
+runner = "docker"
+platform = "linux/amd64"
+image = "harness-rtx2080:{TAG}"
+mem_limit = "3g"
+notes = "the rtx2080 image built from the TF 2.7 stand-in base (CPU only)"
+
+[targets.tx2-test]
+runner = "docker"
+platform = "linux/arm64"
+image = "harness-tx2:{TAG}"
+
+[targets.tiny-memory]
+runner = "docker"
+platform = "linux/amd64"
+image = "harness-rtx2080:{TAG}"
+mem_limit = "200m"
+
+[targets.no-image]
+runner = "docker"
+image = "harness-nothing:none"
+"""
+
+
+@pytest.fixture(scope="session")
+def client():
+    try:
+        engine = docker.from_env(timeout=30)
+        engine.ping()
+    except Exception as error:  # noqa: BLE001 - any failure means no usable engine
+        pytest.skip(f"no Docker engine answers ({error}); scripts/setup-docker.sh starts one (CI runs it)")
+    for base in (STANDIN_TF27, STANDIN_ARM64):
+        try:
+            engine.images.get(base)
+        except docker.errors.ImageNotFound:
+            pytest.skip(f"stand-in base {base} missing: run scripts/build-standin-bases.sh (CI runs it)")
+    return engine
+
+
+@pytest.fixture(scope="session")
+def images(client, tmp_path_factory):
+    """harness build (docker buildx bake) of rtx2080 and tx2 from the stand-in bases."""
+    built = subprocess.run([sys.executable, "-m", "harness", "build", "rtx2080", "tx2", "--var", f"TAG={TAG}",
+                            "--var", f"RTX2080_BASE={STANDIN_TF27}", "--var", f"TX2_BASE={STANDIN_ARM64}"],
+                           cwd=tmp_path_factory.mktemp("build"), capture_output=True, text=True, timeout=1200)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    return {"rtx2080": client.images.get(f"harness-rtx2080:{TAG}"), "tx2": client.images.get(f"harness-tx2:{TAG}")}
+
+
+@pytest.fixture
+def workdir(tmp_path, images):
+    (tmp_path / "harness.toml").write_text(TARGETS)
+    return tmp_path
+
+
+def harness_containers(client):
+    return client.containers.list(all=True, filters={"label": LABEL_RUN})
+
+
+def test_bake_file_is_valid_and_names_each_platform():
+    printed = subprocess.run(["docker", "buildx", "bake", "--print", "default"], cwd=REPO, capture_output=True,
+                             text=True, timeout=60)
+    if printed.returncode != 0 and "is not a docker command" in printed.stderr:
+        pytest.skip("docker buildx is not installed (scripts/setup-docker.sh installs it)")
+    assert printed.returncode == 0, printed.stderr
+    config = json.loads(printed.stdout)
+    platforms = {name: target["platforms"] for name, target in config["target"].items()}
+    assert platforms == {"tx2": ["linux/arm64"], "tx2-tf1": ["linux/arm64"], "rtx2080": ["linux/amd64"],
+                         "rtx2080-tf1": ["linux/amd64"], "cuda-latest": ["linux/amd64"]}
+    assert config["target"]["tx2"]["args"]["BASE_IMAGE"] == "nvcr.io/nvidia/l4t-tensorflow:r32.7.1-tf2.7-py3"
+
+
+def test_images_carry_the_labels_and_environment(images):
+    labels = images["rtx2080"].labels
+    assert labels["io.harness.tf-version"] == "2.7.0" and labels["io.harness.base"] == STANDIN_TF27
+    assert labels["io.harness.jobs-version"] and labels["org.opencontainers.image.created"]
+    config = images["rtx2080"].attrs["Config"]
+    assert "TF_FORCE_GPU_ALLOW_GROWTH=true" in config["Env"]
+    assert config["Entrypoint"] == ["python3", "-m", "benchmarks"]
+    assert images["tx2"].attrs["Architecture"] == "arm64"
+
+
+def test_quickstart_in_the_tf27_image_compares_with_a_local_run(workdir, client):
+    results = workdir / "reports"
+    for target in ("rtx-test", "local"):
+        done = run_harness("run", "--target", target, "--suite", "quickstart", "--set", "epochs=2",
+                           "--results-dir", str(results), cwd=workdir)
+        assert done.code == 0, done.out + done.err
+    docker_run = next(load_run(p) for p in (results / "runs").iterdir() if "rtx-test" in p.name)
+    assert docker_run.status == "complete" and {r["status"] for r in docker_run.results} == {"ok"}
+    facts = docker_run.manifest["runner"]
+    assert facts["image"]["labels"]["io.harness.tf-version"] == "2.7.0" and facts["engine"]["version"]
+    assert docker_run.manifest["emulated"] is False
+    job_dir = docker_run.path / docker_run.results[0]["dir"]
+    start = json.loads((job_dir / "events.jsonl").read_text().splitlines()[0])
+    assert start["environment"]["tf"] == "2.7.0"  # the events file was copied out of the container
+    telemetry = pd.read_csv(job_dir / "telemetry.csv")
+    assert "docker" in set(telemetry.source) and (telemetry[telemetry.metric == "memory_mb"].value > 50).any()
+    assert docker_run.results[0]["metrics"]["peak_container_memory_mb"] > 50
+    assert harness_containers(client) == []
+
+    compared = run_harness("compare", "local", "rtx-test", "--results-dir", str(results), cwd=workdir)
+    assert compared.code == 0, compared.err
+    summary = pd.read_csv(results / "compare" / "local_vs_rtx-test" / "summary.csv")
+    assert len(summary) == 8 and summary.throughput_ratio.notna().all()
+
+
+def test_arm64_image_needs_emulate_and_is_marked_emulated(workdir):
+    refused = run_harness("run", "--target", "tx2-test", "--job", "selftest", cwd=workdir)
+    assert refused.code == 2 and "linux/arm64 but the engine is x86_64" in refused.err and "--emulate" in refused.err
+    done = run_harness("run", "--target", "tx2-test", "--emulate", "--job", "selftest", "--set", "framework=none",
+                       "--results-dir", str(workdir / "r"), cwd=workdir)
+    assert done.code == 0, done.out + done.err
+    run = load_run(only_run(workdir / "r"))
+    assert run.manifest["emulated"] is True and run.results[0]["emulated"] is True
+    start = json.loads((run.path / run.results[0]["dir"] / "events.jsonl").read_text().splitlines()[0])
+    assert start["environment"]["machine"] == "aarch64"
+
+
+def test_doctor_checks_the_target_and_runs_selftest(workdir):
+    done = run_harness("doctor", "--target", "rtx-test", "--results-dir", str(workdir / "r"), cwd=workdir)
+    assert done.code == 0, done.out + done.err
+    assert "engine answers" in done.out and "io.harness.tf-version = 2.7.0" in done.out and "selftest ok" in done.out
+
+
+def test_memory_limit_gives_oom(workdir, client):
+    done = run_harness("run", "--target", "tiny-memory", "--job", "mnist_mlp", "--results-dir", str(workdir / "r"),
+                       cwd=workdir)
+    assert done.code == 1
+    result = read_results(only_run(workdir / "r"))[0]
+    assert result["status"] == "oom" and "memory limit (200m)" in result["error"]
+    assert harness_containers(client) == []
+
+
+def test_timeout_kills_the_container(workdir, client):
+    done = run_harness("run", "--target", "rtx-test", "--job", "mnist_mlp", "--set", "epochs=1000",
+                       "--timeout", "15", "--results-dir", str(workdir / "r"), cwd=workdir)
+    assert done.code == 1
+    result = read_results(only_run(workdir / "r"))[0]
+    assert result["status"] == "timeout" and "15 s timeout" in result["error"]
+    assert result["metrics"]["steps"] > 0  # events streamed from the log before the kill
+    assert harness_containers(client) == []
+
+
+def test_sigint_removes_the_container(workdir, client):
+    process = harness_process("run", "--target", "rtx-test", "--suite", "quickstart", "--set", "epochs=500",
+                              "--results-dir", str(workdir / "r"), cwd=workdir)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        running = harness_containers(client)
+        if running and b'"step"' in running[0].logs():
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("no training step seen in the container")
+    process.send_signal(2)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, out + err
+    assert harness_containers(client) == []
+    statuses = [r["status"] for r in read_results(only_run(workdir / "r"))]
+    assert statuses == ["interrupted", "skipped", "skipped", "skipped"]
+
+
+def test_missing_image_is_a_usage_error(workdir):
+    done = run_harness("run", "--target", "no-image", cwd=workdir)
+    assert done.code == 2 and done.err.count("\n") == 1
+    assert "image harness-nothing:none is not on the engine; build it with: harness build no-image" in done.err
+
+
+def test_gc_removes_what_a_killed_harness_left(workdir, client, images):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = client.containers.create(images["rtx2080"].id, ["selftest"],
+                                    labels={LABEL_RUN: "killed-run", LABEL_OWNER: f"{socket.gethostname()}:{dead.pid}"})
+    try:
+        warned = run_harness("run", "--target", "rtx-test", "--job", "selftest", "--results-dir",
+                             str(workdir / "r"), cwd=workdir)
+        assert warned.code == 0 and "left by a killed harness" in warned.out
+        cleaned = run_harness("gc", "--target", "rtx-test", cwd=workdir)
+        assert cleaned.code == 0 and "1 container(s) removed" in cleaned.out
+        assert harness_containers(client) == []
+    finally:
+        try:
+            left.remove(force=True)
+        except docker.errors.NotFound:
+            pass
