@@ -16,7 +16,7 @@ die() { printf 'setup-docker: error: %s\n' "$*" >&2; exit 1; }
 # --- packages (only those missing) -------------------------------------------------------
 # arch-test: mmdebstrap refuses foreign architectures (arm64) without it (it is only a Recommends).
 missing=()
-for p in docker.io qemu-user-static binfmt-support mmdebstrap arch-test; do
+for p in docker.io qemu-user-static binfmt-support mmdebstrap arch-test openssh-server; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -13,6 +13,7 @@ import os
 import socket
 import tarfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,10 @@ def connect(target: Target) -> docker.DockerClient:
     where = target.docker_host or "the local socket"
     try:
         if target.docker_host:
-            client = docker.DockerClient(base_url=target.docker_host, timeout=ENGINE_TIMEOUT_S,
-                                         use_ssh_client=target.docker_host.startswith("ssh://"))
+            # ssh:// goes through paramiko: ~/.ssh/config (IdentityFile, Port, User, ProxyCommand)
+            # and ~/.ssh/known_hosts, which must already know the device's host key. Every request
+            # is an ssh session, more than sshd's default MaxSessions of 10 (README: Docker targets).
+            client = docker.DockerClient(base_url=target.docker_host, timeout=ENGINE_TIMEOUT_S)
         else:
             client = docker.from_env(timeout=ENGINE_TIMEOUT_S)
         client.ping()
@@ -177,9 +180,12 @@ class DockerRunner:
         try:
             pump.start()
             sampler.start(0)
+            started = time.monotonic()
             try:
                 container.wait(timeout=self.target.timeout_s)
             except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                if time.monotonic() - started < self.target.timeout_s:
+                    raise
                 override = f"job exceeded the {self.target.timeout_s:g} s timeout and was killed"
                 self._kill(container)
             pump.join(timeout=30)
@@ -188,6 +194,11 @@ class DockerRunner:
             state = container.attrs["State"]
             (job_dir / "stderr.log").write_bytes(container.logs(stdout=False, stderr=True))
             self._copy_outputs(container, job_dir)
+        except Exception as failure:  # noqa: BLE001 - engine restarted, network or ssh gone: say so
+            lost = f"lost contact with the Docker engine during the job: {type(failure).__name__}: {failure}"
+            state, telemetry = {}, sampler.stop()
+        else:
+            lost = None
         finally:
             self._container = None
             writer.close()
@@ -200,6 +211,8 @@ class DockerRunner:
             status, error = "timeout", override
         elif interrupted:
             status, error = "interrupted", "the run was interrupted (Ctrl-C or SIGTERM) while this job ran"
+        elif lost:
+            status, error = "failed", lost
         elif state.get("OOMKilled") or (exit_code == 137 and status == "failed" and self.target.mem_limit):
             status = "oom"
             error = (f"the container was killed for exceeding its memory limit ({self.target.mem_limit or 'none set'}); "

@@ -4,6 +4,7 @@ registry-free stand-in bases (scripts/build-standin-bases.sh). CI always has an 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -210,3 +211,59 @@ def test_gc_removes_what_a_killed_harness_left(workdir, client, images):
             left.remove(force=True)
         except docker.errors.NotFound:
             pass
+
+
+@pytest.fixture
+def sshd(tmp_path):
+    """An sshd on a loopback port that accepts one generated key for root, and a HOME whose
+    ~/.ssh/config and known_hosts let paramiko reach it (nothing of the machine's own ssh set-up).
+    MaxSessions is raised as the README tells device owners to: docker-py opens more than 10."""
+    if not Path("/usr/sbin/sshd").exists():
+        pytest.skip("openssh-server is not installed (scripts/setup-docker.sh installs it)")
+    keys = tmp_path / "ssh"
+    keys.mkdir()
+    for name in ("host", "client"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / name)], check=True)
+    (keys / "authorized_keys").write_text((keys / "client.pub").read_text())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (keys / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\nAuthorizedKeysFile {keys / 'authorized_keys'}\n"
+        f"PermitRootLogin prohibit-password\nPasswordAuthentication no\nUsePAM no\nStrictModes no\n"
+        f"PidFile {keys / 'sshd.pid'}\nMaxSessions 64\n")
+    Path("/run/sshd").mkdir(exist_ok=True)
+    server = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(keys / "sshd_config")], stderr=subprocess.PIPE)
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(f"Host 127.0.0.1\n  IdentityFile {keys / 'client'}\n")
+    host_key = (keys / "host.pub").read_text().split()
+    (home / ".ssh" / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as attempt:
+            if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    yield port, home
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_remote_engine_over_ssh(workdir, sshd):
+    port, home = sshd
+    (workdir / "harness.toml").write_text(TARGETS + f"""
+[targets.remote]
+runner = "docker"
+platform = "linux/amd64"
+image = "harness-rtx2080:{TAG}"
+docker_host = "ssh://root@127.0.0.1:{port}"
+""")
+    process = subprocess.run([sys.executable, "-m", "harness", "run", "--target", "remote", "--job", "selftest",
+                              "--results-dir", str(workdir / "r")], cwd=workdir, capture_output=True, text=True,
+                             env={**os.environ, "HOME": str(home)}, timeout=300)
+    assert process.returncode == 0, process.stdout + process.stderr
+    run = load_run(only_run(workdir / "r"))
+    assert run.results[0]["status"] == "ok"
+    assert run.manifest["runner"]["engine"]["host"] == f"ssh://root@127.0.0.1:{port}"
+    assert run.results[0]["metrics"]["matmul_seconds"]
