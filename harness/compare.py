@@ -69,15 +69,20 @@ def compare(runs: list[StoredRun]) -> Comparison:
     shared = [k for k in all_keys if all(k in side for side in by_side)]
     only_in = {name: [labels[k] for k in all_keys if k in side and k not in shared]
                for name, side in zip(sides, by_side)}
+    emulated = [bool(run.manifest.get("emulated")) for run in runs]
     rows = []
     for key in shared:
         baseline = by_side[0][key]
-        for name, run, side in zip(sides, runs, by_side):
+        for name, run, side, side_emulated in zip(sides, runs, by_side, emulated):
             values = side[key]
             row = {"key": key, "label": labels[key], "side": name, "target": run.target,
-                   "run_id": run.run_id, **values}
-            row.update({ratio: _ratio(values[metric], baseline[metric]) for ratio, metric in RATIOS.items()})
+                   "run_id": run.run_id, "emulated": side_emulated, **values}
+            # an emulated run proves function only: it never yields a speed ratio
+            speed_comparable = not (side_emulated or emulated[0])
+            row.update({ratio: _ratio(values[metric], baseline[metric]) if speed_comparable else None
+                        for ratio, metric in RATIOS.items()})
             rows.append(row)
     run_facts = [{"side": name, "run_id": run.run_id, "target": run.target, "status": run.status,
-                  "created": run.manifest.get("created")} for name, run in zip(sides, runs)]
+                  "created": run.manifest.get("created"), "emulated": flag}
+                 for name, run, flag in zip(sides, runs, emulated)]
     return Comparison(sides, run_facts, rows, only_in)

@@ -144,3 +144,20 @@ def test_compare_two_targets(tmp_path):
     assert {"steady_epoch_ratio", "total_time_ratio", "first_epoch_seconds", "final_val_accuracy"} <= set(summary)
     data = json.loads((out / "summary.json").read_text())
     assert data["sides"] == ["local", "other"] and len(data["rows"]) == 2
+
+
+def test_a_second_run_on_the_same_engine_waits_for_the_first(tmp_path):
+    (tmp_path / "harness.toml").write_text('[targets.other]\nrunner = "local"\n')
+    results = tmp_path / "reports"
+    first = harness_process("run", "--suite", "quickstart", "--set", "epochs=3", "--set", "l2=0",
+                            "--results-dir", str(results), cwd=tmp_path)
+    wait_for(lambda: first_step_seen(results), what="the first run's first step")
+    second = run_harness("run", "--target", "local", "--target", "other", "--job", "selftest",
+                         "--results-dir", str(results), cwd=tmp_path)
+    first.communicate(timeout=120)
+    assert first.returncode == 0 and second.code == 0, second.out + second.err
+    assert "waiting for another harness run on local:" in second.out
+    runs = sorted((load_run(p) for p in (results / "runs").iterdir()), key=lambda r: r.manifest["created"])
+    assert [r.target for r in runs][0] == "local" and {r.target for r in runs[1:]} == {"local", "other"}
+    for later in runs[1:]:  # the lock: no job of a later run started before the first run ended
+        assert later.manifest["created"] >= runs[0].manifest["finished"]

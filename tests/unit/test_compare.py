@@ -4,8 +4,9 @@ from harness.compare import compare
 from harness.results import StoredRun
 
 
-def stored(run_id, target, results):
-    manifest = {"run_id": run_id, "target": {"name": target}, "status": "complete", "created": "2026"}
+def stored(run_id, target, results, emulated=False):
+    manifest = {"run_id": run_id, "target": {"name": target}, "status": "complete", "created": "2026",
+                "emulated": emulated}
     return StoredRun(Path(run_id), manifest, results)
 
 
@@ -39,3 +40,11 @@ def test_failed_jobs_keep_their_status_and_give_no_ratio():
 
 def test_two_runs_of_one_target_are_named_by_run_id():
     assert compare([stored("r1", "a", []), stored("r2", "a", [])]).sides == ["r1", "r2"]
+
+
+def test_an_emulated_run_gives_no_speed_ratio():
+    native = stored("r1", "a", [res("k", samples_per_sec=10.0, train_seconds=5.0)])
+    emulated = stored("r2", "tx2", [res("k", samples_per_sec=1.0, train_seconds=50.0)], emulated=True)
+    rows = compare([native, emulated]).rows
+    assert rows[1]["emulated"] is True and rows[1]["samples_per_sec"] == 1.0
+    assert rows[1]["throughput_ratio"] is None and rows[1]["total_time_ratio"] is None
