@@ -24,7 +24,6 @@ from .compare import compare
 from .errors import UsageError
 from .execute import Queue, run_queues
 from .plan import expand, parse_overrides
-from .progress import RunDisplay
 from .report.files import write_comparison, write_run_report
 from .report.tables import comparison_table, run_table
 from .results import find_run, iter_runs, prepare_results_dir

@@ -1,7 +1,6 @@
 """A seconds-long check that an image works: versions, visible devices, CUDA/cuDNN, and a small
 matmul timed on every device TensorFlow sees."""
 
-import time
 
 from ..params import Param
 from .. import compat
