@@ -226,8 +226,8 @@ def cmd_doctor(args, cfg, console: Console) -> int:
         console.print(f"[yellow]warning[/]: {escape(warning)}")
     prepare_results_dir(args.results_dir)
     queue = Queue(target, runner)
-    run_queues([queue], config.single_job_suite("selftest"), expand(config.single_job_suite("selftest"), []),
-               args.results_dir, console)
+    selftest = config.single_job_suite("selftest")
+    run_queues([queue], selftest, expand(selftest, []), args.results_dir, console)
     result = queue.results[0]
     for event in ("devices", "matmul_seconds"):
         console.print(f"  {event}: {escape(str(result['metrics'].get(event)))}")

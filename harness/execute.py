@@ -35,7 +35,7 @@ def manifest_for(target: Target, suite: Suite, plan: list[JobSpec], runner: Runn
     }
 
 
-def result_for(spec: JobSpec, outcome: JobOutcome, started: str, seconds: float, emulated: bool) -> dict[str, Any]:
+def result_for(spec: JobSpec, outcome: JobOutcome, started: str | None, seconds: float, emulated: bool) -> dict[str, Any]:
     return {
         "emulated": emulated,
         "key": spec.key, "job": spec.job, "label": spec.label, "repeat": spec.repeat,
@@ -47,9 +47,7 @@ def result_for(spec: JobSpec, outcome: JobOutcome, started: str, seconds: float,
 
 
 def skipped(spec: JobSpec, reason: str, emulated: bool) -> dict[str, Any]:
-    return {"emulated": emulated, "key": spec.key, "job": spec.job, "label": spec.label, "repeat": spec.repeat,
-            "params": spec.params, "status": "skipped", "error": reason, "exit_code": None,
-            "started": None, "finished": now_iso(), "duration_s": 0.0, "notes": [], "metrics": {}}
+    return result_for(spec, JobOutcome("skipped", reason, None, [], []), None, 0.0, emulated)
 
 
 def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path,

@@ -69,7 +69,8 @@ def expand(suite: Suite, overrides: list[tuple[str | None, str, Any]], repeat: i
             scope = f"job '{job}'" if job else f"suite '{suite.name}'"
             raise UsageError(f"--set {key}: no job in {scope} takes this parameter"
                              + (f" (known: {', '.join(known)})" if known else ""))
-    plan = []
+    plan: list[JobSpec] = []
+    planned: set[str] = set()
     for entry in suite.entries:
         params_spec = job_registry.load(entry.job).PARAMS
         applied = {key: check_param(entry.job, key, value, "--set")
@@ -84,6 +85,7 @@ def expand(suite: Suite, overrides: list[tuple[str | None, str, Any]], repeat: i
                 raise UsageError(str(error)) from None
             for number in range(1, repeat + 1):
                 spec = JobSpec(entry.job, params, varied, number)
-                if spec.dir_name not in {planned.dir_name for planned in plan}:
-                    plan.append(spec)  # two sweeps that meet (e.g. the baseline) run it once
+                if spec.dir_name not in planned:  # two sweeps that meet (e.g. the baseline) run it once
+                    planned.add(spec.dir_name)
+                    plan.append(spec)
     return plan

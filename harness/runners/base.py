@@ -12,6 +12,7 @@ from ..plan import JobSpec
 
 EventCallback = Callable[[dict[str, Any]], None]
 TAIL_LINES = 20
+MAX_LINE = 1 << 20  # longer output is split: a job cannot make the harness hold unbounded lines
 
 
 @dataclasses.dataclass

@@ -27,7 +27,7 @@ from ..errors import UsageError
 from ..plan import JobSpec
 from ..telemetry.base import TELEMETRY_FILE, TelemetryWriter
 from ..telemetry.docker_stats import DockerStatsSampler
-from .base import EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end, tail_of
+from .base import MAX_LINE, EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end, tail_of
 
 LABEL_RUN = "io.harness.run"
 LABEL_JOB = "io.harness.job"
@@ -151,17 +151,10 @@ class DockerRunner:
         return options
 
     def run_job(self, spec: JobSpec, job_dir: Path, on_event: EventCallback) -> JobOutcome:
-        writer = TelemetryWriter(job_dir / TELEMETRY_FILE)
-        reader = StreamReader(job_dir / "stdout.log", on_event)
         try:
             container = self.client.containers.create(self.target.image, **self.container_options(spec, job_dir))
         except DockerException as error:
-            writer.close()
-            reader.close()
             return JobOutcome("failed", f"could not create the container: {error}", None, [], [])
-        sampler = DockerStatsSampler(container, writer)
-        pump = threading.Thread(target=self._pump, args=(container, reader), daemon=True)
-        override = None
         self._container = container
         try:
             if self._aborted.is_set():
@@ -170,13 +163,16 @@ class DockerRunner:
         except DockerException as error:
             self._container = None
             self._remove(container)
-            writer.close()
-            reader.close()
             outcome = JobOutcome("failed", f"could not start the container: {error}", None, [], [])
             if self._aborted.is_set():
                 outcome.status = "interrupted"
                 raise RunInterrupted(outcome) from None
             return outcome
+        writer = TelemetryWriter(job_dir / TELEMETRY_FILE)
+        reader = StreamReader(job_dir / "stdout.log", on_event)
+        sampler = DockerStatsSampler(container, writer)
+        pump = threading.Thread(target=self._pump, args=(container, reader), daemon=True)
+        override = None
         try:
             pump.start()
             sampler.start(0)
@@ -231,6 +227,9 @@ class DockerRunner:
             for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=False):
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
+                if len(pending) > MAX_LINE:
+                    lines.append(pending)
+                    pending = b""
                 for line in lines:
                     reader.feed(line.decode(errors="replace") + "\n")
         except (DockerException, requests.RequestException):

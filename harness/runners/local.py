@@ -15,9 +15,8 @@ from ..config import Target
 from ..plan import JobSpec
 from ..telemetry.base import TELEMETRY_FILE, TelemetryWriter
 from ..telemetry.psutil_ import PsutilSampler
-from .base import EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end, tail_of
+from .base import MAX_LINE, EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end, tail_of
 
-MAX_LINE = 1 << 20
 STOP_GRACE_S = 10.0
 PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
@@ -30,10 +29,9 @@ def _die_with_parent() -> None:
 
 
 class LocalRunner:
-    facts: dict = {}
-
     def __init__(self, target: Target):
         self.target = target
+        self.facts: dict = {}  # nothing beyond the host facts every run records
         self.emulated = False
         self._aborted = threading.Event()
         self._process: subprocess.Popen | None = None

@@ -45,7 +45,8 @@ class TelemetryWriter:
 
 
 class ThreadedSampler:
-    """Calls `sample()` every `interval` seconds on a thread until stopped."""
+    """Calls `sample()` every `interval` seconds on a thread until stopped; samplers driven by
+    a stream instead override `_loop` and call `record`."""
 
     name = "sampler"
 
@@ -65,14 +66,18 @@ class ThreadedSampler:
 
     def _loop(self) -> None:
         while True:
-            values = self.sample()
-            if values is not None:
-                row = {"t": time.monotonic(), "wall_time": time.time(), **values}
-                self.rows.append(row)
-                if self.writer is not None:
-                    self.writer.write(self.name, row)
+            self.record(self.sample())
             if self._stop.wait(self.interval):
                 return
+
+    def record(self, values: dict[str, Any] | None) -> None:
+        """Keep a sample (stamped with both clocks) and append it to telemetry.csv."""
+        if values is None:
+            return
+        row = {"t": time.monotonic(), "wall_time": time.time(), **values}
+        self.rows.append(row)
+        if self.writer is not None:
+            self.writer.write(self.name, row)
 
     def stop(self) -> list[dict[str, Any]]:
         self._stop.set()

@@ -6,14 +6,12 @@ and cgroup v2 as `inactive_file`.
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import requests
 from docker.errors import DockerException
 
-from .base import TelemetryWriter
+from .base import TelemetryWriter, ThreadedSampler
 
 MB = 1024 * 1024
 
@@ -51,35 +49,20 @@ def parse_stats(stats: dict[str, Any]) -> dict[str, Any] | None:
             "memory_limit_mb": round(limit / MB, 1) if limit else None}
 
 
-class DockerStatsSampler:
+class DockerStatsSampler(ThreadedSampler):
+    """The engine sends about one stats sample a second; the stream, not an interval, paces it."""
+
     name = "docker"
 
     def __init__(self, container, writer: TelemetryWriter | None = None):
+        super().__init__(interval=1.0, writer=writer)
         self.container = container
-        self.writer = writer
-        self.rows: list[dict[str, Any]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="sampler-docker", daemon=True)
-
-    def start(self, pid: int = 0) -> None:
-        self._thread.start()
 
     def _loop(self) -> None:
         try:
             for stats in self.container.stats(stream=True, decode=True):
                 if self._stop.is_set():
                     return
-                values = parse_stats(stats)
-                if values is None:
-                    continue
-                row = {"t": time.monotonic(), "wall_time": time.time(), **values}
-                self.rows.append(row)
-                if self.writer is not None:
-                    self.writer.write(self.name, row)
+                self.record(parse_stats(stats))
         except (DockerException, requests.RequestException, ValueError):
             return  # the stream ends with the container or the engine
-
-    def stop(self) -> list[dict[str, Any]]:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        return self.rows
