@@ -1,3 +1,5 @@
+import numpy as np
+
 from harness import stats
 
 
@@ -29,3 +31,47 @@ def test_single_epoch_drops_the_first_steps():
 
 def test_throughput_of_nothing_is_none_not_zero():
     assert stats.throughput([]) is None
+
+
+def test_modified_z_score_matches_hand_values():
+    values = [1.0, 2.0, 3.0, 4.0, 100.0]  # median 3; |x - 3| = 2 1 0 1 97 -> MAD 1
+    z = stats.modified_z(values)
+    assert list(z) == [0.6745 * -2, 0.6745 * -1, 0.0, 0.6745, 0.6745 * 97]
+    assert list(stats.outliers(values)) == [False, False, False, False, True]
+
+
+def test_modified_z_falls_back_to_mean_deviation_when_mad_is_zero():
+    values = [1.0, 1.0, 1.0, 5.0]  # median 1, MAD 0, mean |x - 1| = 1
+    z = stats.modified_z(values)
+    assert abs(z[3] - 4 / 1.253314) < 1e-12 and z[0] == 0
+    assert list(stats.outliers(values)) == [False, False, False, False]  # 3.19 < 3.5
+    assert not stats.outliers([2.0, 2.0, 2.0]).any()
+
+
+def test_bootstrap_of_constant_steps_is_the_exact_throughput():
+    draws = stats.throughput_draws([0.5] * 10, [32] * 10, resamples=50)
+    assert stats.interval(draws) == (64.0, 64.0)
+    assert stats.throughput_draws([], []) is None and stats.interval(None) == (None, None)
+
+
+def test_bootstrap_interval_is_seeded_and_brackets_the_point_estimate():
+    import numpy as np
+    rng = np.random.default_rng(1)
+    seconds = rng.gamma(20, 0.005, size=5000)  # mean 0.1 s
+    samples = np.full(5000, 32.0)
+    low, high = stats.interval(stats.throughput_draws(seconds, samples))
+    point = samples.sum() / seconds.sum()
+    assert low < point < high and high - low < 0.05 * point
+    assert (low, high) == stats.interval(stats.throughput_draws(seconds, samples))  # same seed, same answer
+
+
+def test_block_bootstrap_resamples_whole_blocks():
+    # two blocks: 10 steps of 1 s then 10 of 3 s (32 samples each): every draw is one of
+    # 640/20 (both slow), 640/40, 640/60 -> 32, 16, 10.67; never anything in between
+    draws = stats.throughput_draws([1.0] * 10 + [3.0] * 10, [32] * 20, max_blocks=2)
+    assert set(np.round(draws, 6)) <= {32.0, 16.0, round(640 / 60, 6)}
+
+
+def test_interval_percentiles_by_hand():
+    low, high = stats.interval(list(range(101)), confidence=0.9)
+    assert abs(low - 5.0) < 1e-9 and abs(high - 95.0) < 1e-9
