@@ -1,5 +1,8 @@
 from pathlib import Path
 
+import numpy as np
+
+from harness import jobdata
 from harness.compare import compare
 from harness.results import StoredRun
 
@@ -48,3 +51,79 @@ def test_an_emulated_run_gives_no_speed_ratio():
     rows = compare([native, emulated]).rows
     assert rows[1]["emulated"] is True and rows[1]["samples_per_sec"] == 1.0
     assert rows[1]["throughput_ratio"] is None and rows[1]["total_time_ratio"] is None
+
+
+def steps_data(seconds_by_epoch, batch_size=32, dataset="digits", train_samples=1437, environment=None):
+    """JobData with the given step times per epoch, a start and a dataset event."""
+    events = [{"event": "step", "epoch": epoch, "step": i, "seconds": s, "batch_size": batch_size, "t": 0.0}
+              for epoch, seconds in enumerate(seconds_by_epoch) for i, s in enumerate(seconds)]
+    start = {"event": "start", "params": {"batch_size": batch_size, "dataset": dataset},
+             "environment": environment or {"tf": "2.21.0", "devices": [{"type": "CPU"}]}}
+    return jobdata.from_events([start, {"event": "dataset", "train_samples": train_samples}, *events])
+
+
+def loader(table):
+    return lambda run, result: table[run.run_id]
+
+
+def test_throughput_ci_and_significance_from_steps():
+    rng = np.random.default_rng(0)
+    slow = [rng.normal(0.2, 0.01, 200)] * 2  # first epoch is warm-up, second is steady
+    fast = [rng.normal(0.01, 0.0005, 200)] * 2
+    a, b = stored("r1", "tx2", [res("k")]), stored("r2", "rtx2080", [res("k")])
+    rows = compare([a, b], load=loader({"r1": steps_data(slow), "r2": steps_data(fast)})).rows
+    base, side = rows
+    assert base["steady_steps"] == 200 and abs(base["samples_per_sec"] - 32 * 200 / slow[1].sum()) < 1e-9
+    assert base["samples_per_sec_ci_low"] < base["samples_per_sec"] < base["samples_per_sec_ci_high"]
+    assert side["throughput_significant"] is True and base["throughput_significant"] is None
+    assert side["throughput_ratio_ci_low"] < side["throughput_ratio"] < side["throughput_ratio_ci_high"]
+    assert 15 < side["throughput_ratio"] < 25
+
+
+def test_overlapping_cis_are_not_significant():
+    rng = np.random.default_rng(0)
+    one, two = rng.normal(0.1, 0.02, 100), rng.normal(0.1, 0.02, 100)
+    a, b = stored("r1", "a", [res("k")]), stored("r2", "b", [res("k")])
+    side = compare([a, b], load=loader({"r1": steps_data([one]), "r2": steps_data([two])})).rows[1]
+    assert side["throughput_significant"] is False
+
+
+def test_outlier_steps_are_counted():
+    steady = [0.1] * 50 + [0.11] * 49 + [2.0]  # one stall
+    a = stored("r1", "a", [res("k")])
+    row = compare([a, a], load=loader({"r1": steps_data([[1.0], steady])})).rows[0]
+    assert row["step_outliers"] == 1 and row["step_outlier_share"] == 0.01
+    assert abs(row["step_seconds_median"] - 0.105) < 1e-12  # sorted[49] = 0.1, sorted[50] = 0.11
+
+
+def test_other_dataset_withholds_speed_ratios_unless_forced():
+    a, b = stored("r1", "a", [res("k", train_seconds=10.0)]), stored("r2", "b", [res("k", train_seconds=5.0)])
+    data = loader({"r1": steps_data([[0.1] * 10], dataset="mnist", train_samples=60000),
+                   "r2": steps_data([[0.1] * 10], dataset="digits")})
+    comparison = compare([a, b], load=data)
+    side = comparison.rows[1]
+    assert side["total_time_ratio"] is None and side["throughput_ratio"] is None
+    assert "dataset mnist vs digits" in side["ratio_withheld"]
+    assert comparison.withheld == [{"label": "k", "side": "b", "reasons": ["dataset mnist vs digits",
+                                                                           "dataset_size 60000 vs 1437"]}]
+    assert comparison.differences["k"]["dataset"] == ["mnist", "digits"]
+    forced = compare([a, b], force=True, load=data)
+    assert forced.rows[1]["total_time_ratio"] == 0.5 and forced.withheld == [] and forced.forced
+
+
+def test_version_differences_are_shown_but_do_not_block():
+    a, b = stored("r1", "a", [res("k", train_seconds=10.0)]), stored("r2", "b", [res("k", train_seconds=5.0)])
+    gpu = {"tf": "2.7.0", "devices": [{"type": "CPU"}, {"type": "GPU"}], "tf_build": {"cuda_version": "11.2"}}
+    comparison = compare([a, b], load=loader({"r1": steps_data([[0.1]]), "r2": steps_data([[0.1]], environment=gpu)}))
+    assert comparison.differences["k"] == {"tf": ["2.21.0", "2.7.0"], "cuda": [None, "11.2"], "device": ["cpu", "gpu"]}
+    assert comparison.rows[1]["total_time_ratio"] == 0.5 and comparison.rows[1]["differs"] == "tf, cuda, device"
+
+
+def test_price_performance_and_energy_ratios():
+    a = stored("r1", "tx2", [res("k", samples_per_sec=100.0, samples_per_joule=10.0)])
+    b = stored("r2", "rtx", [res("k", samples_per_sec=1800.0, samples_per_joule=9.0)])
+    a.manifest["target"]["price_usd"] = 400.0
+    b.manifest["target"]["price_usd"] = 1200.0
+    base, side = compare([a, b]).rows
+    assert base["samples_per_sec_per_usd"] == 0.25 and side["samples_per_sec_per_usd"] == 1.5
+    assert side["perf_per_dollar_ratio"] == 6.0 and abs(side["samples_per_joule_ratio"] - 0.9) < 1e-12
