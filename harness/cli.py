@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import enum
+import re
 import signal
 import sys
 import warnings
@@ -75,13 +76,17 @@ def build_parser() -> Parser:
     listing.add_argument("what", choices=("targets", "suites", "jobs", "runs"))
     results_option(listing)
 
-    report = commands.add_parser("report", help="Markdown + CSV report of one run")
+    report = commands.add_parser("report", help="summary.json/csv, report.md and report.html of one run")
     report.add_argument("run", help="run id, or a target name for its latest complete run")
     report.add_argument("--out", type=Path, help="output folder (default: the run's folder)")
     results_option(report)
 
     comparing = commands.add_parser("compare", help="compare targets' latest runs (or run ids)")
-    comparing.add_argument("names", nargs="+", metavar="TARGET_OR_RUN", help="first one is the baseline")
+    comparing.add_argument("names", nargs="*", metavar="TARGET_OR_RUN", help="first one is the baseline")
+    comparing.add_argument("--runs", nargs="+", default=[], metavar="RUN_ID", help="more run ids to compare")
+    comparing.add_argument("--baseline", metavar="TARGET_OR_RUN", help="the side ratios divide by (default: the first)")
+    comparing.add_argument("--force", action="store_true",
+                           help="speed ratios even where a side was emulated or used another dataset")
     comparing.add_argument("--out", type=Path, help="output folder (default: <results-dir>/compare/A_vs_B)")
     results_option(comparing)
     building = commands.add_parser("build", help="build images with docker buildx bake")
@@ -140,7 +145,7 @@ def cmd_run(args, cfg, console: Console) -> int:
         console.print(f"results: {escape(str(queue.writer.path))}  (harness report {queue.writer.run_id})")
     if any(queue.interrupted for queue in queues):
         return ExitStatus.INTERRUPTED
-    ok = all(r["status"] == "ok" for queue in queues for r in queue.results)
+    ok = all(r["status"] in ("ok", "skipped") for queue in queues for r in queue.results)
     return ExitStatus.OK if ok else ExitStatus.JOB_NOT_OK
 
 
@@ -177,25 +182,49 @@ def cmd_list(args, cfg, console: Console) -> int:
 
 def cmd_report(args, cfg, console: Console) -> int:
     run = find_run(args.results_dir, args.run)
-    paths = write_run_report(run, args.out or run.path)
-    console.print(run_table(run))
+    comparison, paths = write_run_report(run, args.out or run.path)
+    console.print(comparison_table(comparison))
     console.print("wrote " + ", ".join(escape(str(p)) for p in paths))
     return ExitStatus.OK
 
 
 def cmd_compare(args, cfg, console: Console) -> int:
-    if len(args.names) < 2:
-        raise UsageError("compare needs at least two targets or run ids")
-    runs = [find_run(args.results_dir, name) for name in args.names]
-    comparison = compare(runs)
-    out = args.out or args.results_dir / "compare" / "_vs_".join(comparison.sides)
-    paths = write_comparison(comparison, out)
+    runs = select_runs(args.results_dir, args.names + args.runs, args.baseline)
+    comparison = compare(runs, force=args.force)
+    out = args.out or args.results_dir / "compare" / compare_dir_name(comparison.sides)
+    paths = write_comparison(comparison, out, runs)
     console.print(comparison_table(comparison))
+    for item in comparison.withheld:
+        console.print(f"[yellow]speed ratio withheld[/] for {escape(item['label'])} on {escape(item['side'])}: "
+                      f"{escape('; '.join(item['reasons']))} (--force to compute it anyway)")
     for side, labels in comparison.only_in.items():
         if labels:
             console.print(f"only in {escape(side)}: " + ", ".join(escape(label) for label in labels))
     console.print("wrote " + ", ".join(escape(str(p)) for p in paths))
     return ExitStatus.OK
+
+
+def select_runs(results_dir: Path, names: list[str], baseline: str | None):
+    """The runs named (targets or run ids), the baseline first; each run once."""
+    if len(names) < 2:
+        raise UsageError("compare needs at least two targets or run ids")
+    runs = [find_run(results_dir, name) for name in names]
+    ids = [run.run_id for run in runs]
+    if len(set(ids)) != len(ids):
+        raise UsageError("each run may be compared once (a target name means its latest complete run)")
+    if baseline is not None:
+        chosen = find_run(results_dir, baseline)
+        if chosen.run_id not in ids:
+            raise UsageError(f"--baseline {baseline} is not among the runs compared")
+        runs.sort(key=lambda run: run.run_id != chosen.run_id)
+    return runs
+
+
+def compare_dir_name(sides: list[str]) -> str:
+    """A safe folder name from the side names (never a path: no separators, no '..')."""
+    name = "_vs_".join(sides) if len(sides) <= 4 else f"{sides[0]}_vs_{len(sides) - 1}_runs"
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".")
+    return name[:150] or "compare"
 
 
 def cmd_build(args, cfg, console: Console) -> int:

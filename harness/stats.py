@@ -7,7 +7,7 @@ autotuning); with a single epoch, its first `WARMUP_STEPS` steps are.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

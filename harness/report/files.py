@@ -1,4 +1,5 @@
-"""Report files: Markdown and CSV for one run; summary.csv and summary.json for a comparison."""
+"""Report files: summary.csv, summary.json, report.md and report.html for a comparison, and the
+same for one run (a comparison with one side) plus report.csv (one row per job result)."""
 
 from __future__ import annotations
 
@@ -8,51 +9,39 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..compare import Comparison
+from ..compare import Comparison, compare
 from ..results import StoredRun
-from .tables import RUN_COLUMNS, formatted, run_rows
+from . import plots
+from .html import comparison_html
+from .markdown import comparison_markdown
+from .tables import run_rows
 
 
-def markdown_table(header: list[str], body: list[list[str]]) -> str:
-    def line(cells):
-        return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
-    return "\n".join([line(header), line(["---"] * len(header)), *(line(row) for row in body)])
+def summary_json(comparison: Comparison) -> str:
+    return json.dumps(dataclasses.asdict(comparison), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
-def run_markdown(run: StoredRun) -> str:
-    manifest = run.manifest
-    header, body = formatted(run_rows(run), RUN_COLUMNS)
-    failures = [f"- **{r['label']}** ({r['status']}): {r.get('error') or 'no message'}"
-                for r in run.results if r["status"] != "ok"]
-    host = manifest.get("host", {})
-    parts = [
-        f"# Run {run.run_id}",
-        "",
-        f"- target: `{run.target}` ({manifest['target'].get('notes') or 'no notes'})",
-        f"- suite: `{manifest['suite']['name']}`; status: **{run.status}**",
-        f"- started {manifest.get('created')}, finished {manifest.get('finished') or '-'}",
-        f"- host: {host.get('cpu')} x{host.get('cpu_cores')}, {host.get('memory_gb')} GB, Python {host.get('python')}",
-        "",
-        markdown_table(header, body),
-        "",
-        "Samples/s is steady-state throughput (warm-up excluded); epoch times in seconds.",
-    ]
-    if failures:
-        parts += ["", "## Jobs that did not finish ok", "", *failures]
-    return "\n".join(parts) + "\n"
+def _errors(runs: list[StoredRun]) -> dict[str, str]:
+    return {f"{r['label']} ({run.run_id}, {r['status']})": r.get("error") or "no message"
+            for run in runs for r in run.results if r["status"] != "ok"}
 
 
-def write_run_report(run: StoredRun, out_dir: Path) -> list[Path]:
+def write_comparison(comparison: Comparison, out_dir: Path, runs: list[StoredRun]) -> list[Path]:
+    """summary.csv, summary.json, report.md, report.html in out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    markdown, table = out_dir / "report.md", out_dir / "report.csv"
-    markdown.write_text(run_markdown(run))
+    paths = {name: out_dir / name for name in ("summary.csv", "summary.json", "report.md", "report.html")}
+    pd.DataFrame(comparison.rows).to_csv(paths["summary.csv"], index=False)
+    paths["summary.json"].write_text(summary_json(comparison))
+    errors = _errors(runs)
+    paths["report.md"].write_text(comparison_markdown(comparison, errors))
+    paths["report.html"].write_text(comparison_html(comparison, plots.figures(comparison, runs), errors))
+    return list(paths.values())
+
+
+def write_run_report(run: StoredRun, out_dir: Path) -> tuple[Comparison, list[Path]]:
+    """The comparison renderers over one run, and report.csv with every job result."""
+    comparison = compare([run])
+    paths = write_comparison(comparison, out_dir, [run])
+    table = out_dir / "report.csv"
     pd.DataFrame(run_rows(run)).to_csv(table, index=False)
-    return [markdown, table]
-
-
-def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    summary_csv, summary_json = out_dir / "summary.csv", out_dir / "summary.json"
-    pd.DataFrame(comparison.rows).to_csv(summary_csv, index=False)
-    summary_json.write_text(json.dumps(dataclasses.asdict(comparison), indent=2, sort_keys=True) + "\n")
-    return [summary_csv, summary_json]
+    return comparison, [*paths, table]

@@ -16,10 +16,45 @@ RUN_COLUMNS = (("job", "label", None), ("status", "status", None),
                ("val accuracy", "final_val_accuracy", ".4f"), ("peak RSS MB", "peak_rss_mb", ".0f"),
                ("container MB", "peak_container_memory_mb", ".0f"))
 COMPARE_COLUMNS = (("job", "label", None), ("side", "side", None), ("status", "status", None),
-                   ("samples/s", "samples_per_sec", ".1f"), ("throughput x", "throughput_ratio", ".2f"),
-                   ("first epoch s", "first_epoch_seconds", ".2f"), ("steady epoch s", "steady_epoch_seconds", ".2f"),
+                   ("samples/s", "samples_per_sec", ".1f"), ("95% CI", "samples_per_sec_ci", None),
+                   ("throughput x", "throughput_x", None), ("steady epoch s", "steady_epoch_seconds", ".2f"),
                    ("steady epoch x", "steady_epoch_ratio", ".2f"), ("total time x", "total_time_ratio", ".2f"),
-                   ("val accuracy", "final_val_accuracy", ".4f"))
+                   ("step p50 ms", "step_ms_median", ".2f"), ("step p95 ms", "step_ms_p95", ".2f"),
+                   ("outliers", "step_outliers", None), ("val accuracy", "final_val_accuracy", ".4f"),
+                   ("samples/J", "samples_per_joule", ".1f"), ("samples/s/$", "samples_per_sec_per_usd", ".2f"),
+                   ("differs", "differs", None))
+SINGLE_RUN_DROPS = ("side", "throughput x", "steady epoch x", "total time x")
+
+
+def ratio_text(row: dict[str, Any], name: str = "throughput_ratio") -> str | None:
+    """A ratio as `18.00x`, `~1.02x` when the CIs overlap, `withheld` when refused; None if absent."""
+    value = row.get(name)
+    if value is None:
+        return "withheld" if row.get("ratio_withheld") else None
+    mark = "~" if name == "throughput_ratio" and row.get("throughput_significant") is False else ""
+    return f"{mark}{value:.2f}x"
+
+
+def display_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """Comparison rows with the derived text fields the tables show."""
+    rows = []
+    for row in comparison.rows:
+        low, high = row.get("samples_per_sec_ci_low"), row.get("samples_per_sec_ci_high")
+        ms = {f"step_ms_{q}": row[f"step_seconds_{q}"] * 1000 if row.get(f"step_seconds_{q}") is not None else None
+              for q in ("median", "p95")}
+        rows.append({**row, **ms, "throughput_x": ratio_text(row),
+                     "samples_per_sec_ci": f"{low:.1f}-{high:.1f}" if low is not None else None,
+                     "differs": row.get("differs") or None})
+    return rows
+
+
+def compare_columns(comparison: Comparison):
+    """The comparison columns that have a value somewhere; a single run has no sides and no ratios."""
+    rows = display_rows(comparison)
+    columns = [c for c in COMPARE_COLUMNS if c[0] in ("job", "status") or any(r.get(c[1]) is not None for r in rows)]
+    if len(comparison.sides) == 1:
+        columns = [c for c in columns if c[0] not in SINGLE_RUN_DROPS]
+    return tuple(columns)
 
 
 def cell(value: Any, spec: str | None) -> str:
@@ -58,5 +93,8 @@ def run_table(run: StoredRun) -> Table:
 
 
 def comparison_table(comparison: Comparison) -> Table:
-    title = f"{' vs '.join(comparison.sides)} (ratios: side / {comparison.sides[0]})"
-    return rich_table(title, comparison.rows, COMPARE_COLUMNS)
+    if len(comparison.sides) == 1:
+        title = f"run {comparison.runs[0]['run_id']} on {comparison.runs[0]['target']} ({comparison.runs[0]['status']})"
+    else:
+        title = f"{' vs '.join(comparison.sides)} (ratios: side / {comparison.sides[0]}; ~ CIs overlap)"
+    return rich_table(title, display_rows(comparison), compare_columns(comparison))

@@ -1,0 +1,68 @@
+"""report.md for a Comparison (several runs, or one run via `harness report`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..compare import Comparison
+from .tables import compare_columns, display_rows, formatted
+
+NOTES = (
+    "samples/s: steady-state throughput (warm-up excluded: the first epoch, or the first 5 steps of a single "
+    "one), pooled over ok repeats, with a 95% block-bootstrap CI. A ratio is side / baseline; `~` marks a "
+    "throughput ratio whose two CIs overlap (not significant). Step times: median and p95 after warm-up; "
+    "outliers: steady steps with modified z-score |0.6745 (x - median) / MAD| > 3.5. "
+    "`withheld`: no speed ratio, because a side was emulated or used another dataset (see below; `--force`)."
+)
+
+
+def markdown_table(header: list[str], body: list[list[str]]) -> str:
+    def line(cells):
+        return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+    return "\n".join([line(header), line(["---"] * len(header)), *(line(row) for row in body)])
+
+
+def _runs_section(comparison: Comparison) -> list[str]:
+    header = ["side", "run", "target", "status", "created", "emulated", "imported", "price USD"]
+    body = [[str(r["side"]), f"`{r['run_id']}`", str(r["target"]), str(r["status"]), str(r["created"] or "-"),
+             "yes" if r["emulated"] else "no", "yes" if r.get("imported") else "no",
+             "-" if r.get("price_usd") is None else f"{r['price_usd']:g}"] for r in comparison.runs]
+    return [markdown_table(header, body)]
+
+
+def _differences_section(comparison: Comparison) -> list[str]:
+    if not comparison.differences:
+        if len(comparison.sides) == 1:
+            return []
+        return [("Environment: the same on every side (TF, Keras, CUDA, Python, batch size, image size, "
+                 "dataset, device, power mode, emulation).")]
+    body = [[label, fact, *(str(v) for v in values)]
+            for label, facts in comparison.differences.items() for fact, values in facts.items()]
+    return ["## Environment differences", "", markdown_table(["job", "fact", *comparison.sides], body)]
+
+
+def _withheld_section(comparison: Comparison) -> list[str]:
+    if comparison.forced:
+        return ["**Forced** (`--force`): speed ratios are shown even where a side was emulated or used another dataset."]
+    if not comparison.withheld:
+        return []
+    lines = [f"- {w['label']} on {w['side']}: {'; '.join(w['reasons'])}" for w in comparison.withheld]
+    return ["## Speed ratios withheld", "", *lines, "", "Run `harness compare ... --force` to compute them anyway."]
+
+
+def comparison_markdown(comparison: Comparison, errors: dict[str, Any] | None = None) -> str:
+    """The whole report; `errors` maps job labels to the error of a job that did not end ok."""
+    single = len(comparison.sides) == 1
+    title = (f"# Run {comparison.runs[0]['run_id']}" if single
+             else f"# {' vs '.join(comparison.sides)} (baseline {comparison.sides[0]})")
+    header, body = formatted(display_rows(comparison), compare_columns(comparison))
+    parts = [title, "", *_runs_section(comparison), "", markdown_table(header, body), "", NOTES, ""]
+    parts += _differences_section(comparison) + [""]
+    parts += _withheld_section(comparison)
+    only = [f"- only in {side}: {', '.join(labels)}" for side, labels in comparison.only_in.items() if labels]
+    if only:
+        parts += ["", "## Jobs not on every side", "", *only]
+    if errors:
+        parts += ["", "## Jobs that did not finish ok", "",
+                  *(f"- **{label}**: {error or 'no message'}" for label, error in errors.items())]
+    return "\n".join(parts).rstrip() + "\n"

@@ -1,0 +1,187 @@
+"""Figures for report.html, rendered with matplotlib's Agg backend (no display) to PNG bytes.
+
+Each function takes the Comparison and the per-job series (steps, epochs, telemetry) and returns
+(title, png bytes, caption) figures; the HTML renderer embeds them as data URIs."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .. import jobdata
+from ..compare import Comparison, load_job, steady_mask
+from ..results import StoredRun
+from ..telemetry.base import TELEMETRY_FILE
+
+MAX_JOBS = 6  # per-job figures beyond this would bury the report; the tables still have every job
+# telemetry metrics worth a panel, in order of interest; whatever else exists is ignored
+TELEMETRY_PANELS = ("gpu_util_percent", "power_w", "gpu_memory_used_mb", "cpu_percent", "rss_mb", "memory_mb")
+DPI = 80
+
+
+@dataclasses.dataclass
+class Series:
+    """What one side ran for one job: steady step times, epochs and telemetry (first ok repeat)."""
+
+    side: str
+    label: str
+    steady_seconds: np.ndarray
+    epochs: list[dict[str, Any]]
+    start_t: float | None
+    telemetry: pd.DataFrame
+
+
+def collect(comparison: Comparison, runs: list[StoredRun]) -> list[Series]:
+    """Series for each side x aligned job, read from the runs' job folders."""
+    by_side = dict(zip(comparison.sides, runs))
+    found = []
+    for row in comparison.rows:
+        run = by_side[row["side"]]
+        results = [r for r in run.results if r["key"] == row["key"] and r["status"] == "ok"]
+        datas = [load_job(run, r) for r in results]
+        steady = [d.steps["seconds"][steady_mask(d.steps["epoch"])] for d in datas]
+        data = datas[0] if datas else jobdata.empty()
+        start = data.first("start")
+        telemetry = pd.DataFrame()
+        if results and "dir" in results[0]:
+            path = Path(run.path) / results[0]["dir"] / TELEMETRY_FILE
+            if path.exists():
+                telemetry = pd.read_csv(path)
+        found.append(Series(row["side"], row["label"], np.concatenate(steady) if steady else np.zeros(0),
+                            data.epochs, start.get("t") if start else None, telemetry))
+    return found
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _labels(comparison: Comparison) -> list[str]:
+    return list(dict.fromkeys(row["label"] for row in comparison.rows))
+
+
+def _colors(comparison: Comparison) -> dict[str, Any]:
+    palette = plt.get_cmap("tab10")
+    return {side: palette(i % 10) for i, side in enumerate(comparison.sides)}
+
+
+def throughput(comparison: Comparison) -> tuple[str, bytes, str] | None:
+    labels, colors = _labels(comparison), _colors(comparison)
+    if not any(row.get("samples_per_sec") for row in comparison.rows):
+        return None
+    width = 0.8 / len(comparison.sides)
+    figure, axes = plt.subplots(figsize=(max(6, 1.2 * len(labels) * len(comparison.sides)), 4))
+    for i, side in enumerate(comparison.sides):
+        rows = {row["label"]: row for row in comparison.rows if row["side"] == side}
+        values = [rows[label].get("samples_per_sec") or 0.0 for label in labels]
+        low = [v - (rows[label].get("samples_per_sec_ci_low") or v) for label, v in zip(labels, values)]
+        high = [(rows[label].get("samples_per_sec_ci_high") or v) - v for label, v in zip(labels, values)]
+        axes.bar(np.arange(len(labels)) + i * width, values, width, yerr=[low, high], capsize=3,
+                 label=side, color=colors[side])
+    axes.set_xticks(np.arange(len(labels)) + width * (len(comparison.sides) - 1) / 2, labels, rotation=20, ha="right")
+    axes.set_ylabel("samples/s (steady state)")
+    axes.legend()
+    return ("Throughput per job", _png(figure), "Steady-state samples/s; error bars: 95% bootstrap CI.")
+
+
+def step_times(comparison: Comparison, series: list[Series]) -> tuple[str, bytes, str] | None:
+    labels = _labels(comparison)[:MAX_JOBS]
+    if not any(s.steady_seconds.size for s in series):
+        return None
+    figure, panels = plt.subplots(1, len(labels), figsize=(3.2 * len(labels) + 1, 3.6), squeeze=False)
+    for axes, label in zip(panels[0], labels):
+        chosen = [s for s in series if s.label == label and s.steady_seconds.size]
+        if chosen:
+            axes.boxplot([s.steady_seconds * 1000 for s in chosen], showfliers=True, flierprops={"markersize": 2})
+            axes.set_xticks(range(1, len(chosen) + 1), [s.side for s in chosen], rotation=20)
+            values = np.concatenate([s.steady_seconds for s in chosen])
+            if values.min() > 0 and values.max() / values.min() > 20:
+                axes.set_yscale("log")
+        axes.set_title(label, fontsize=8)
+    panels[0][0].set_ylabel("step time, ms")
+    return ("Step-time distributions", _png(figure), "Steady steps per side; whiskers 1.5 IQR, dots beyond them.")
+
+
+def _origin(item: Series) -> float:
+    """Telemetry time zero: the job's start event when it shares the telemetry's clock."""
+    t = item.telemetry["t"]
+    if item.start_t is not None and t.min() - 3600 <= item.start_t <= t.max() + 3600:
+        return item.start_t
+    return float(t.min())
+
+
+def telemetry(comparison: Comparison, series: list[Series]) -> list[tuple[str, bytes, str]]:
+    figures = []
+    colors = _colors(comparison)
+    for label in _labels(comparison)[:MAX_JOBS]:
+        chosen = [s for s in series if s.label == label and not s.telemetry.empty]
+        present = set().union(*(set(s.telemetry["metric"]) for s in chosen)) if chosen else set()
+        metrics = [m for m in TELEMETRY_PANELS if m in present][:3]
+        if not metrics:
+            continue
+        figure, panels = plt.subplots(len(metrics), 1, figsize=(8, 2.2 * len(metrics)), sharex=True, squeeze=False)
+        for axes, metric in zip(panels[:, 0], metrics):
+            for item in chosen:
+                origin = _origin(item)
+                rows = item.telemetry[item.telemetry["metric"] == metric]
+                axes.plot(rows["t"] - origin, rows["value"], color=colors[item.side], label=item.side, lw=1)
+                for epoch in item.epochs:
+                    if "t" in epoch:
+                        axes.axvline(epoch["t"] - origin, color=colors[item.side], ls=":", lw=0.8)
+            axes.set_ylabel(metric, fontsize=8)
+        panels[0, 0].legend(fontsize=8)
+        panels[-1, 0].set_xlabel("seconds since the start event (TensorFlow loaded)")
+        figures.append((f"Telemetry: {label}", _png(figure), "Dotted lines: ends of epochs."))
+    return figures
+
+
+def accuracy(comparison: Comparison, series: list[Series]) -> tuple[str, bytes, str] | None:
+    colors = _colors(comparison)
+    lines = [(s, [e["metrics"].get("val_accuracy", e["metrics"].get("accuracy")) for e in s.epochs])
+             for s in series if s.label in _labels(comparison)[:MAX_JOBS] and s.epochs
+             and isinstance(s.epochs[0].get("metrics"), dict)]
+    lines = [(s, values) for s, values in lines if any(v is not None for v in values)]
+    if not lines:
+        return None
+    figure, axes = plt.subplots(figsize=(7, 3.6))
+    styles = ["-", "--", "-.", ":"]
+    for s, values in lines:
+        style = styles[_labels(comparison).index(s.label) % len(styles)]
+        axes.plot(range(1, len(values) + 1), [np.nan if v is None else v for v in values], style, marker="o",
+                  color=colors[s.side], label=f"{s.side}: {s.label}", ms=3)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("validation accuracy")
+    axes.legend(fontsize=7)
+    return ("Accuracy per epoch", _png(figure), "Validation accuracy (training accuracy where there is none).")
+
+
+def energy(comparison: Comparison) -> tuple[str, bytes, str] | None:
+    rows = [row for row in comparison.rows if row.get("energy_per_sample_j") is not None]
+    if not rows:
+        return None
+    colors = _colors(comparison)
+    figure, axes = plt.subplots(figsize=(7, 3.6))
+    names = [f"{row['side']}\n{row['label']}" for row in rows]
+    axes.bar(names, [row["energy_per_sample_j"] for row in rows], color=[colors[row["side"]] for row in rows])
+    axes.set_ylabel("energy per sample, J")
+    axes.tick_params(axis="x", labelsize=7)
+    return ("Energy per sample", _png(figure), "Net of the idle baseline where the sampler measured one.")
+
+
+def figures(comparison: Comparison, runs: list[StoredRun]) -> list[tuple[str, bytes, str]]:
+    series = collect(comparison, runs)
+    found = [throughput(comparison), step_times(comparison, series), *telemetry(comparison, series),
+             accuracy(comparison, series), energy(comparison)]
+    return [f for f in found if f is not None]
