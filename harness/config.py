@@ -42,6 +42,9 @@ class Target:
     mem_limit: str = ""
     timeout_s: float = 3600.0
     sample_interval_s: float = 0.5
+    idle_baseline_s: float = 3.0   # pre-flight idle power baseline before each job (0: none)
+    preflight: str = "warn"        # "strict": other processes holding GPU memory fail the job
+    tegrastats_path: str = ""      # on the device; default: tegrastats on PATH (/usr/bin in L4T)
     source: str = ""
 
     def public(self) -> dict[str, Any]:
@@ -100,7 +103,22 @@ def make_target(name: str, table: Any, source: str) -> Target:
     fields = {key: _check_field(where, key, value, _TARGET_TYPES[key]) for key, value in table.items()}
     if fields.get("runner", "local") not in RUNNERS:
         raise UsageError(f"{where}: runner must be one of {', '.join(RUNNERS)}, got {fields['runner']!r}")
+    _check_telemetry(where, fields)
     return Target(name=name, source=source, **fields)
+
+
+def _check_telemetry(where: str, fields: dict[str, Any]) -> None:
+    from .telemetry.preflight import POLICIES, parse_spec
+    try:
+        parse_spec(fields.get("telemetry", "auto"))
+    except ValueError as error:
+        raise UsageError(f"{where}: {error}") from None
+    if fields.get("preflight", "warn") not in POLICIES:
+        raise UsageError(f"{where}: preflight must be one of {', '.join(POLICIES)}, got {fields['preflight']!r}")
+    for key in ("sample_interval_s", "idle_baseline_s"):
+        value = fields.get(key, 1.0)
+        if value < 0 or (key == "sample_interval_s" and value == 0):
+            raise UsageError(f"{where}: '{key}' must be a positive number of seconds, got {value!r}")
 
 
 def _builtin(name: str):

@@ -13,6 +13,7 @@ from benchmarks import __version__ as jobs_version
 from . import __version__
 from .config import Suite, Target
 from .host import host_facts
+from .energy import unavailable_metrics
 from .metrics import job_metrics
 from .plan import JobSpec
 from .lock import LockCancelled, engine_key, engine_lock
@@ -42,8 +43,20 @@ def result_for(spec: JobSpec, outcome: JobOutcome, started: str | None, seconds:
         "params": spec.params, "status": outcome.status, "error": outcome.error,
         "exit_code": outcome.exit_code, "started": started, "finished": now_iso(),
         "duration_s": round(seconds, 3), "notes": outcome.notes,
-        "metrics": job_metrics(outcome.events, outcome.telemetry),
+        **telemetry_fields(outcome),
     }
+
+
+def telemetry_fields(outcome: JobOutcome) -> dict[str, Any]:
+    """metrics (with the pre-flight idle baseline), what measured them, and what was not measured."""
+    info = outcome.telemetry_info
+    idle = (info.get("preflight") or {}).get("idle_power_w")
+    metrics = job_metrics(outcome.events, outcome.telemetry, idle)
+    fields: dict[str, Any] = {"metrics": metrics}
+    if info:
+        fields["telemetry"] = info
+        fields["unavailable"] = unavailable_metrics(metrics, info)
+    return fields
 
 
 def skipped(spec: JobSpec, reason: str, emulated: bool) -> dict[str, Any]:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from . import stats
+from .energy import device_metrics
 
 
-def job_metrics(events: Sequence[dict], telemetry: Sequence[dict]) -> dict[str, Any]:
-    """The metrics stored in result.json; missing measurements are None, never zero."""
+def job_metrics(events: Sequence[dict], telemetry: Sequence[dict], idle_power_w: float | None = None) -> dict[str, Any]:
+    """The metrics stored in result.json; missing measurements are None, never zero.
+
+    `idle_power_w` is the pre-flight idle baseline (for net energy); GPU, power and energy
+    metrics come from harness.energy."""
     steps = [e for e in events if e["event"] == "step"]
     epochs = [e for e in events if e["event"] == "epoch"]
     end = next((e for e in reversed(events) if e["event"] == "end"), {})
@@ -36,4 +40,5 @@ def job_metrics(events: Sequence[dict], telemetry: Sequence[dict]) -> dict[str, 
         "final_val_accuracy": final.get("final_val_accuracy"),
         "peak_rss_mb": max(rss) if rss else None,
         "peak_container_memory_mb": max(container) if container else None,
+        **device_metrics(events, telemetry, idle_power_w),
     }

@@ -23,6 +23,7 @@ class JobOutcome:
     events: list[dict[str, Any]]
     telemetry: list[dict[str, Any]]
     notes: list[str] = dataclasses.field(default_factory=list)
+    telemetry_info: dict[str, Any] = dataclasses.field(default_factory=dict)  # sources, device, preflight
 
 
 class RunInterrupted(Exception):

@@ -15,6 +15,7 @@ from ..config import Target
 from ..plan import JobSpec
 from ..telemetry.base import TELEMETRY_FILE, TelemetryWriter
 from ..telemetry.psutil_ import PsutilSampler
+from ..telemetry.session import DeviceTelemetry
 from .base import MAX_LINE, EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end, tail_of
 
 STOP_GRACE_S = 10.0
@@ -31,7 +32,9 @@ def _die_with_parent() -> None:
 class LocalRunner:
     def __init__(self, target: Target):
         self.target = target
-        self.facts: dict = {}  # nothing beyond the host facts every run records
+        self.device = DeviceTelemetry(target)  # GPU/board sources in this process (nvml, jtop, tegrastats)
+        self.facts: dict = {"device": self.device.facts, "telemetry_sources": self.device.sources}
+        self.warnings = [self.device.warning] if self.device.warning else []
         self.emulated = False
         self._aborted = threading.Event()
         self._process: subprocess.Popen | None = None
@@ -50,6 +53,12 @@ class LocalRunner:
     def run_job(self, spec: JobSpec, job_dir: Path, on_event: EventCallback) -> JobOutcome:
         env = {**os.environ, "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
         writer = TelemetryWriter(job_dir / TELEMETRY_FILE)
+        device = self.device.begin(writer)  # pre-flight: idle baseline, GPU memory holders, power mode
+        if device.preflight.error:
+            device.close()
+            writer.close()
+            return JobOutcome("failed", device.preflight.error, None, [], [], device.preflight.warnings,
+                              telemetry_info=device.info())
         sampler = PsutilSampler(self.target.sample_interval_s, writer)
         reader = StreamReader(job_dir / "stdout.log", on_event)
         with open(job_dir / "stderr.log", "wb") as stderr:
@@ -60,6 +69,7 @@ class LocalRunner:
         if self._aborted.is_set():
             self._stop(process)
         sampler.start(process.pid)
+        device.start(process.pid)
         pump = threading.Thread(target=self._pump, args=(process.stdout, reader), daemon=True)
         pump.start()
         override = None
@@ -71,7 +81,7 @@ class LocalRunner:
         finally:
             self._process = None
             pump.join(timeout=STOP_GRACE_S)
-            telemetry = sampler.stop()
+            telemetry = sampler.stop() + device.stop()
             writer.close()
             reader.close()
         status, error = status_from_end(reader.events, process.returncode, tail_of(job_dir / "stderr.log"))
@@ -81,7 +91,8 @@ class LocalRunner:
         elif interrupted:
             status, error = "interrupted", "the run was interrupted (Ctrl-C or SIGTERM) while this job ran"
         notes = [f"{reader.bad_lines} malformed event lines ignored (see stdout.log)"] if reader.bad_lines else []
-        outcome = JobOutcome(status, error, process.returncode, reader.events, telemetry, notes)
+        outcome = JobOutcome(status, error, process.returncode, reader.events, telemetry,
+                             notes + device.preflight.warnings, telemetry_info=device.info())
         if interrupted:
             raise RunInterrupted(outcome)
         return outcome

@@ -1,0 +1,108 @@
+"""Open the device-side sources by name, or pick them with "auto", and say why one cannot run.
+
+auto: NVML when a GPU answers, jtop when its service answers, tegrastats (only when jtop is
+absent) when it is on PATH. Used in the harness's process for local targets and by the sidecar.
+"""
+
+import os
+import re
+import subprocess
+
+from . import Unavailable
+from .jetson import JtopReader
+from .nvml import NvmlReader
+from .tegrastats import TegrastatsReader
+
+DEVICE_SOURCES = ("nvml", "jtop", "tegrastats")
+
+
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read().replace("\x00", "").strip()
+    except (IOError, OSError):
+        return None
+
+
+def l4t_facts():
+    """Board model and L4T release from files every L4T system has (no jtop needed)."""
+    facts = {}
+    model = _read("/proc/device-tree/model")
+    if model:
+        facts["board"] = model
+    release = _read("/etc/nv_tegra_release") or ""
+    match = re.search(r"R(\d+) \(release\), REVISION: ([\d.]+)", release)
+    if match:
+        facts["l4t"] = "%s.%s" % match.groups()
+    try:
+        output = subprocess.check_output(["nvpmodel", "-q"], stderr=subprocess.STDOUT,
+                                         universal_newlines=True, timeout=5)
+        mode = re.search(r"NV Power Mode:\s*(\S+)", output)
+        if mode:
+            facts["nvpmodel"] = mode.group(1)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return facts
+
+
+class TegrastatsSource(object):
+    source = "tegrastats"
+
+    def __init__(self, interval_s, executable="tegrastats"):
+        self.reader = TegrastatsReader(interval_s, executable)
+
+    def open(self):
+        self.reader.start()
+        return self
+
+    def facts(self):
+        return l4t_facts()
+
+    def sample(self):
+        sample = self.reader.latest()
+        if sample is None and self.reader.failure():
+            raise Unavailable(self.reader.failure())
+        if sample is not None:
+            sample.pop("raw", None)
+            sample.pop("power_rail", None)
+        return sample
+
+    def close(self):
+        self.reader.stop()
+
+
+def _which(name):
+    if os.path.sep in name:
+        return name if os.access(name, os.X_OK) else None
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def make(name, interval_s, tegrastats="tegrastats"):
+    if name == "nvml":
+        return NvmlReader()
+    if name == "jtop":
+        return JtopReader(interval_s=interval_s)
+    if name == "tegrastats":
+        if _which(tegrastats) is None:
+            raise Unavailable("tegrastats is not on PATH (it ships with L4T at /usr/bin/tegrastats)")
+        return TegrastatsSource(interval_s, tegrastats)
+    raise ValueError("unknown telemetry source %r (known: %s)" % (name, ", ".join(DEVICE_SOURCES)))
+
+
+def open_sources(names, interval_s, tegrastats="tegrastats"):
+    """Open each named source ("auto" expands); return (open readers, {source: why not})."""
+    auto = list(names) == ["auto"]
+    wanted = list(DEVICE_SOURCES) if auto else list(names)
+    readers, unavailable = [], {}
+    for name in wanted:
+        if auto and name == "tegrastats" and any(r.source == "jtop" for r in readers):
+            continue  # jtop already reads what tegrastats prints
+        try:
+            readers.append(make(name, interval_s, tegrastats).open())
+        except Unavailable as why:
+            unavailable[name] = str(why)
+    return readers, unavailable
