@@ -89,6 +89,16 @@ def build_parser() -> Parser:
                            help="speed ratios even where a side was emulated or used another dataset")
     comparing.add_argument("--out", type=Path, help="output folder (default: <results-dir>/compare/A_vs_B)")
     results_option(comparing)
+    importing = commands.add_parser("import", help="store an existing log as a run (keras-log)")
+    formats = importing.add_subparsers(dest="format", required=True, parser_class=Parser)
+    keras = formats.add_parser("keras-log", help="a Keras console log (verbose 1 or 2, Keras 2 or 3)")
+    keras.add_argument("file", type=Path, help="the captured log")
+    keras.add_argument("--target", required=True, help="target the log was made on (e.g. tx2)")
+    keras.add_argument("--job", required=True, help="job name; a known job (mnist_mlp) aligns with harness runs")
+    keras.add_argument("--batch-size", type=int, help="samples per step (gives samples and samples/s)")
+    keras.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="another parameter of a known job the log ran with (repeatable)")
+    results_option(keras)
     building = commands.add_parser("build", help="build images with docker buildx bake")
     building.add_argument("targets", nargs="*", metavar="TARGET", help="bake targets or groups (default: default)")
     building.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
@@ -227,6 +237,21 @@ def compare_dir_name(sides: list[str]) -> str:
     return name[:150] or "compare"
 
 
+def cmd_import(args, cfg, console: Console) -> int:
+    from .importers.store import import_keras_log
+    writer, log = import_keras_log(args.file, args.target, args.job, args.batch_size, args.results_dir, cfg, args.set)
+    console.print(f"imported {len(log.epochs)} epoch(s) ({log.flavour}) from {escape(args.file.name)} as run "
+                  f"{writer.run_id} of target {escape(args.target)}")
+    if log.unreadable:
+        console.print(f"[yellow]warning[/]: {log.unreadable} of {log.lines} line(s) could not be read, e.g. "
+                      + "; ".join(escape(repr(line)) for line in log.unreadable_examples))
+    if not log.epochs:
+        console.print("[red]no complete epoch found[/]: the run is stored with its job marked failed")
+        return ExitStatus.JOB_NOT_OK
+    console.print(run_table(find_run(args.results_dir, writer.run_id)))
+    return ExitStatus.OK
+
+
 def cmd_build(args, cfg, console: Console) -> int:
     code = build(args.targets, args.var, args.ca_file, args.file)
     if code != 0:
@@ -280,7 +305,7 @@ def cmd_gc(args, cfg, console: Console) -> int:
     return ExitStatus.OK
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "compare": cmd_compare,
+COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "compare": cmd_compare, "import": cmd_import,
             "build": cmd_build, "doctor": cmd_doctor, "gc": cmd_gc}
 
 

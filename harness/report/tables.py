@@ -18,7 +18,7 @@ RUN_COLUMNS = (("job", "label", None), ("status", "status", None),
 COMPARE_COLUMNS = (("job", "label", None), ("side", "side", None), ("status", "status", None),
                    ("samples/s", "samples_per_sec", ".1f"), ("95% CI", "samples_per_sec_ci", None),
                    ("throughput x", "throughput_x", None), ("steady epoch s", "steady_epoch_seconds", ".2f"),
-                   ("steady epoch x", "steady_epoch_ratio", ".2f"), ("total time x", "total_time_ratio", ".2f"),
+                   ("steady epoch x", "steady_epoch_ratio", "ratio"), ("total time x", "total_time_ratio", "ratio"),
                    ("step p50 ms", "step_ms_median", ".2f"), ("step p95 ms", "step_ms_p95", ".2f"),
                    ("outliers", "step_outliers", None), ("val accuracy", "final_val_accuracy", ".4f"),
                    ("samples/J", "samples_per_joule", ".1f"), ("samples/s/$", "samples_per_sec_per_usd", ".2f"),
@@ -32,7 +32,7 @@ def ratio_text(row: dict[str, Any], name: str = "throughput_ratio") -> str | Non
     if value is None:
         return "withheld" if row.get("ratio_withheld") else None
     mark = "~" if name == "throughput_ratio" and row.get("throughput_significant") is False else ""
-    return f"{mark}{value:.2f}x"
+    return f"{mark}{cell(value, 'ratio')}x"
 
 
 def display_rows(comparison: Comparison) -> list[dict[str, Any]]:
@@ -60,6 +60,8 @@ def compare_columns(comparison: Comparison):
 def cell(value: Any, spec: str | None) -> str:
     if value is None:
         return "-"
+    if spec == "ratio":
+        return format(value, ".2f" if abs(value) >= 0.1 else ".3g")
     return format(value, spec) if spec else str(value)
 
 

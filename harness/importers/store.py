@@ -1,0 +1,96 @@
+"""Stores an imported log as an ordinary run (RunWriter), so list/report/compare treat it like any
+other; the manifest says `imported` and where from. The job key is computed as `harness run`
+would for the same job and parameters, so an imported log aligns with harness runs of that job."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks import jobs as job_registry
+from benchmarks.events import EVENTS_FILE, VERSION
+
+from .. import __version__, config, jobdata
+from ..errors import UsageError
+from ..plan import JobSpec, expand, parse_overrides
+from ..results import RunWriter
+from . import keras_log
+
+
+def _target(cfg: dict[str, Any], name: str) -> dict[str, Any]:
+    """The configured target's settings (price_usd, notes) when it exists, else just the name."""
+    if not config.TARGET_NAME.match(name) or ".." in name:
+        raise UsageError(f"--target {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
+    known = config.load_targets(cfg)
+    if name in known:
+        return known[name].public()
+    return {"name": name, "runner": "imported", "price_usd": None, "notes": "imported log; not a configured target"}
+
+
+def _spec(job: str, batch_size: int | None, sets: list[str]) -> JobSpec:
+    """A known job: its full parameters (defaults + --batch-size + --set), as `harness run` plans
+    them. Any other name: a free-form job whose only parameter is the batch size."""
+    overrides = parse_overrides(sets + ([f"batch_size={batch_size}"] if batch_size else []))
+    if job in job_registry.JOBS:
+        return expand(config.single_job_suite(job), overrides)[0]
+    if not config.TARGET_NAME.match(job) or ".." in job:
+        raise UsageError(f"--job {job!r}: use letters, digits, '.', '_' and '-' (at most 64)")
+    if sets:
+        raise UsageError(f"--set applies to known jobs only ({', '.join(sorted(job_registry.JOBS))})")
+    params = {"batch_size": batch_size} if batch_size else {}
+    return JobSpec(job, params, dict(params))
+
+
+def _events(spec: JobSpec, log: keras_log.ParsedLog) -> list[dict[str, Any]]:
+    """The log as protocol events; `t` is cumulative log seconds (there is no clock to read)."""
+    events = [{"v": VERSION, "event": "start", "t": 0.0, "job": spec.job, "params": spec.params,
+               "environment": {"keras_flavour": log.flavour}, "source": "keras-log"}]
+    clock = 0.0
+    for epoch in log.epochs:
+        clock += epoch.seconds or 0.0
+        samples = epoch.steps * spec.params["batch_size"] if spec.params.get("batch_size") else None
+        events.append({"v": VERSION, "event": "epoch", "t": clock, "epoch": epoch.number - 1, "seconds": epoch.seconds,
+                       "seconds_from": epoch.seconds_from, "steps": epoch.steps, "samples": samples,
+                       "step_seconds": epoch.step_seconds, "metrics": epoch.metrics})
+    status = "ok" if log.epochs else "failed"
+    events.append({"v": VERSION, "event": "end", "t": clock, "status": status, "error": None})
+    return events
+
+
+def import_keras_log(path: Path, target: str, job: str, batch_size: int | None, results_dir: Path,
+                     cfg: dict[str, Any], sets: list[str] | None = None) -> tuple[RunWriter, keras_log.ParsedLog]:
+    """Parse `path` and store it as a complete run of `target`."""
+    if batch_size is not None and batch_size < 1:
+        raise UsageError("--batch-size must be 1 or more")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    spec = _spec(job, batch_size, sets or [])
+    target_facts = _target(cfg, target)
+    log = keras_log.parse(raw.decode("utf-8", errors="replace"))
+    source = {"format": "keras-log", "file": path.name, "sha256": hashlib.sha256(raw).hexdigest(),
+              "keras_flavour": log.flavour, "lines": log.lines, "unreadable_lines": log.unreadable,
+              "unreadable_examples": log.unreadable_examples}
+    writer = RunWriter(results_dir, {
+        "target": target_facts, "runner": {"kind": "import"}, "emulated": False, "imported": source,
+        "suite": {"name": "import", "description": f"imported from {path.name}", "source": "harness import"},
+        "host": {}, "harness_version": __version__,
+        "jobs": [{"key": spec.key, "dir": spec.dir_name, "job": spec.job, "label": spec.label, "repeat": 1}],
+    })
+    job_dir = writer.job_dir(spec.dir_name)
+    events = _events(spec, log)
+    (job_dir / EVENTS_FILE).write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
+    jobdata.write_cache(job_dir, jobdata.from_events(events))
+    error = None if log.epochs else f"no complete epoch found in {path.name} ({log.unreadable} unreadable lines)"
+    notes = [f"{log.unreadable} line(s) of {path.name} could not be read"] if log.unreadable else []
+    writer.write_result(spec.dir_name, {
+        "emulated": False, "key": spec.key, "job": spec.job, "label": spec.label, "repeat": 1,
+        "params": spec.params, "status": "ok" if log.epochs else "failed", "error": error, "exit_code": None,
+        "started": None, "finished": None, "duration_s": None, "notes": notes,
+        "metrics": keras_log.metrics_of(log, spec.params.get("batch_size")),
+    })
+    writer.finish("complete")
+    return writer, log
