@@ -13,6 +13,24 @@ import time
 _METRIC_NAMES = {"acc": "accuracy", "val_acc": "val_accuracy"}
 
 
+class Unsupported(Exception):
+    """This TensorFlow or machine cannot run the job as asked: the job ends `skipped`."""
+
+
+def hide_gpus():
+    """device=cpu: must run before TensorFlow is imported to keep CUDA from claiming the GPUs."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+
+
+def device_used(tf):
+    """`gpu` when TensorFlow itself lists a GPU (it then places ops there by default), else `cpu`."""
+    return "gpu" if any(d["type"] == "GPU" for d in physical_devices(tf)) else "cpu"
+
+
+def is_tf1(tf):
+    return tf.__version__.startswith("1.")
+
+
 def import_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf

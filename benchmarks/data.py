@@ -23,12 +23,12 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def fetch(keras, fname, url, cache_dir, sha256=None):
-    """Path of `fname` in `<cache_dir>/datasets`, downloaded with Keras' get_file if absent.
+def fetch(keras, fname, url, cache_dir, sha256=None, subdir="datasets"):
+    """Path of `fname` in `<cache_dir>/<subdir>`, downloaded with Keras' get_file if absent.
 
     The folder is created first: get_file would otherwise fall back to /tmp/.keras silently.
     """
-    folder = os.path.join(cache_dir, "datasets")
+    folder = os.path.join(cache_dir, subdir)
     cached = os.path.join(folder, fname)
     if os.path.exists(cached):
         if sha256 and _sha256(cached) != sha256:
@@ -39,11 +39,12 @@ def fetch(keras, fname, url, cache_dir, sha256=None):
         if not os.path.isdir(folder):
             os.makedirs(folder)
         return keras.utils.get_file(fname, origin=url, file_hash=sha256,
-                                    cache_dir=cache_dir, cache_subdir="datasets")
+                                    cache_dir=cache_dir, cache_subdir=subdir)
     except Exception as error:  # Keras raises a bare Exception for fetch failures
         raise DatasetUnavailable(
-            "%s is not in the cache folder %s and could not be downloaded from %s (%s); "
-            "copy it there from a machine with internet" % (fname, folder, url, error))
+            "%s is not in the cache folder %s and could not be downloaded from %s (%s); fill the "
+            "cache on a machine with internet: harness prepare --suite SUITE --cache-dir DIR"
+            % (fname, folder, url, error))
 
 
 def load_mnist(keras, cache_dir, url=MNIST_URL, sha256=MNIST_SHA256):

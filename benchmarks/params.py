@@ -41,3 +41,8 @@ def resolve(specs, given):
         spec = specs[name]
         resolved[name] = check_value(name, spec, given[name]) if name in given else spec.default
     return resolved
+
+
+# Every job takes `device`; benchmarks.__main__ applies it before TensorFlow loads.
+DEVICE = Param("auto", "auto: a GPU when TensorFlow sees one; cpu: GPUs hidden before TensorFlow loads; "
+                       "gpu: a GPU is required (the job is skipped without one)", ("auto", "cpu", "gpu"))

@@ -10,7 +10,8 @@ from . import compat
 
 
 def step_timer(keras, emitter, n_samples, batch_size):
-    """A callback emitting `step` and `epoch` events for `model.fit` on `n_samples`."""
+    """A callback emitting `step` and `epoch` events for `model.fit` on `n_samples`; it keeps
+    the step durations (`step_seconds`) for jobs that compare them with something else."""
     steps_per_epoch = (n_samples + batch_size - 1) // batch_size
     last_batch_size = n_samples - (steps_per_epoch - 1) * batch_size
     clock = time.monotonic
@@ -19,6 +20,10 @@ def step_timer(keras, emitter, n_samples, batch_size):
         epoch = 0
         epoch_start = 0.0
         batch_start = 0.0
+
+        def __init__(self):
+            super(StepTimer, self).__init__()
+            self.step_seconds = []
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
@@ -29,6 +34,7 @@ def step_timer(keras, emitter, n_samples, batch_size):
 
         def on_train_batch_end(self, batch, logs=None):
             seconds = clock() - self.batch_start
+            self.step_seconds.append(seconds)
             size = last_batch_size if batch == steps_per_epoch - 1 else batch_size
             emitter.step(self.epoch, batch, seconds, size)
 

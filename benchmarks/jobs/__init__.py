@@ -6,6 +6,9 @@ import importlib
 JOBS = {
     "mnist_mlp": "benchmarks.jobs.mnist_mlp",
     "selftest": "benchmarks.jobs.selftest",
+    "transfer": "benchmarks.jobs.transfer",
+    "retrain": "benchmarks.jobs.retrain",
+    "label_image": "benchmarks.jobs.label_image",
 }
 
 

@@ -4,7 +4,7 @@ With the defaults it has exactly 101,770 trainable parameters. `l2` regularises 
 layers' kernels; `hidden_layers` repeats the Dense + Dropout block.
 """
 
-from ..params import Param
+from ..params import DEVICE, Param
 from .. import compat, data, timing
 
 DESCRIPTION = "Keras MLP on MNIST-shaped digits (the L2 / dropout lab)"
@@ -21,6 +21,7 @@ PARAMS = {
     "learning_rate": Param(0.001, "Adam learning rate"),
     "seed": Param(0, "random seed for weights, dropout and shuffling"),
     "limit": Param(0, "use at most this many training samples (0: all)"),
+    "device": DEVICE,
 }
 
 

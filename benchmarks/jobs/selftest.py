@@ -2,7 +2,7 @@
 matmul timed on every device TensorFlow sees."""
 
 
-from ..params import Param
+from ..params import DEVICE, Param
 from .. import compat
 
 DESCRIPTION = "image self-test: versions, devices, a timed matmul on each device"
@@ -12,6 +12,7 @@ PARAMS = {
                                      "(an emulated base image without TensorFlow)", ("tensorflow", "none")),
     "size": Param(256, "matrix size for the matmul"),
     "repeats": Param(5, "timed matmuls per device (after one untimed warm-up)"),
+    "device": DEVICE,
 }
 
 

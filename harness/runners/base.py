@@ -82,7 +82,7 @@ def end_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:
 def status_from_end(events: list[dict[str, Any]], exit_code: int | None, stderr_tail: str) -> tuple[str, str | None]:
     """The job's own end event decides; without one, the exit code and the last output do."""
     end = end_event(events)
-    if end is not None and end.get("status") in ("ok", "failed", "oom", "interrupted"):
+    if end is not None and end.get("status") in ("ok", "skipped", "failed", "oom", "interrupted"):
         return end["status"], end.get("error")
     detail = f"; last output: {stderr_tail}" if stderr_tail else ""
     if exit_code is not None and exit_code < 0:

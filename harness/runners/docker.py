@@ -34,6 +34,8 @@ LABEL_JOB = "io.harness.job"
 LABEL_OWNER = "io.harness.owner"  # "<hostname>:<pid>" of the harness that started the container
 OUT_DIR = "/out"
 CACHE_DIR = "/cache"
+WORK_DIR = "/work"
+WORK_VOLUME = "harness-work"  # bottlenecks, exports and generated datasets, kept between jobs on the engine
 ARCHITECTURES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm64/v8": "aarch64"}
 ENGINE_TIMEOUT_S = 60
 
@@ -131,7 +133,8 @@ class DockerRunner:
     def container_options(self, spec: JobSpec, job_dir: Path) -> dict[str, Any]:
         target = self.target
         options: dict[str, Any] = {
-            "command": [spec.job, "--params", json.dumps(spec.params), "--out", OUT_DIR, "--cache-dir", CACHE_DIR],
+            "command": [spec.job, "--params", json.dumps(spec.params), "--out", OUT_DIR, "--cache-dir", CACHE_DIR,
+                        "--work-dir", WORK_DIR],
             "labels": {LABEL_RUN: job_dir.parent.name, LABEL_JOB: job_dir.name, LABEL_OWNER: owner()},
             "environment": {"TF_FORCE_GPU_ALLOW_GROWTH": "true"},
             "detach": True,
@@ -146,8 +149,9 @@ class DockerRunner:
         if target.gpus:
             count = -1 if target.gpus == "all" else int(target.gpus)
             options["device_requests"] = [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+        options["volumes"] = {WORK_VOLUME: {"bind": WORK_DIR, "mode": "rw"}}
         if target.cache_dir:
-            options["volumes"] = {target.cache_dir: {"bind": CACHE_DIR, "mode": "ro"}}
+            options["volumes"][target.cache_dir] = {"bind": CACHE_DIR, "mode": "ro"}
         return options
 
     def run_job(self, spec: JobSpec, job_dir: Path, on_event: EventCallback) -> JobOutcome:

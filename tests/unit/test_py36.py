@@ -22,5 +22,5 @@ def test_the_check_catches_a_python_3_7_construct(tmp_path):
 
 def test_benchmarks_never_import_harness():
     offenders = [str(p) for p in BENCHMARKS.rglob("*.py") if "harness" in
-                 "".join(l for l in p.read_text().splitlines() if l.lstrip().startswith(("import", "from")))]
+                 "".join(line for line in p.read_text().splitlines() if line.lstrip().startswith(("import", "from")))]
     assert offenders == []
