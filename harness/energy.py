@@ -8,7 +8,9 @@ counter where one exists (NVML, Volta and newer), else trapezoid-integrated tota
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import itertools
+from collections.abc import Sequence
+from typing import Any
 
 from . import stats
 
@@ -39,7 +41,7 @@ def _at(points: list[tuple[float, float]], t: float) -> float:
         return points[0][1]
     if t >= points[-1][0]:
         return points[-1][1]
-    for (t0, v0), (t1, v1) in zip(points, points[1:]):
+    for (t0, v0), (t1, v1) in itertools.pairwise(points):
         if t0 <= t <= t1:
             return v0 if t1 == t0 else v0 + (v1 - v0) * (t - t0) / (t1 - t0)
     return points[-1][1]

@@ -55,7 +55,7 @@ def main(argv=None):
                     continue
                 if values is not None:
                     if processes is not None:
-                        values["gpu_processes"] = dict((str(pid), mb) for pid, mb in processes.items())
+                        values["gpu_processes"] = {str(pid): mb for pid, mb in processes.items()}
                     emit("sample", reader.source, t=time.monotonic(), wall_time=time.time(), values=values)
             if args.duration and time.monotonic() - started >= args.duration:
                 break

@@ -8,10 +8,10 @@ from . import Unavailable
 
 ADVICE = (
     ("not active", "the jtop service is not running on the device: sudo systemctl restart jtop.service"),
-    ("access", "this user cannot open /run/jtop.sock: add it to the 'jtop' group (sudo usermod -aG jtop $USER) "
-               "and log in again; a container needs -v /run/jtop.sock:/run/jtop.sock"),
-    ("ismatch", "the jetson-stats client and the device's jtop service are different versions: install the "
-                "same 4.3.x on both (pip install 'jetson-stats>=4.3,<4.4') and restart jtop.service"),
+    ("access", ("this user cannot open /run/jtop.sock: add it to the 'jtop' group (sudo usermod -aG jtop $USER) "
+               "and log in again; a container needs -v /run/jtop.sock:/run/jtop.sock")),
+    ("ismatch", ("the jetson-stats client and the device's jtop service are different versions: install the "
+                "same 4.3.x on both (pip install 'jetson-stats>=4.3,<4.4') and restart jtop.service")),
 )
 NO_SENSOR_C = -256.0
 
@@ -21,11 +21,11 @@ def explain(error):
     text = str(error)
     for needle, advice in ADVICE:
         if needle in text.lower():
-            return "%s (jtop said: %s)" % (advice, " ".join(text.split()))
-    return "jtop failed: %s" % " ".join(text.split())
+            return "{} (jtop said: {})".format(advice, " ".join(text.split()))
+    return "jtop failed: {}".format(" ".join(text.split()))
 
 
-class JtopReader(object):
+class JtopReader:
     source = "jtop"
 
     def __init__(self, module=None, interval_s=0.5):
@@ -98,7 +98,7 @@ class JtopReader(object):
         if self.jetson is not None:
             try:
                 self.jetson.close()
-            except Exception:  # noqa: BLE001 - closing must not fail a run
+            except Exception:  # noqa: BLE001, S110 - closing must not fail a run
                 pass
 
 

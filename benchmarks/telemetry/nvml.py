@@ -19,7 +19,7 @@ def throttle_names(mask):
     return [name for bit, name in sorted(THROTTLE_BITS.items()) if mask & bit]
 
 
-class NvmlReader(object):
+class NvmlReader:
     source = "nvml"
 
     def __init__(self, module=None):
@@ -53,8 +53,7 @@ class NvmlReader(object):
         try:
             return function(*args)
         except self._nvml.NVMLError as error:
-            if isinstance(error, getattr(self._nvml, "NVMLError_NotSupported", ())) or \
-                    isinstance(error, getattr(self._nvml, "NVMLError_NoPermission", ())):
+            if isinstance(error, (getattr(self._nvml, "NVMLError_NotSupported", ()), getattr(self._nvml, "NVMLError_NoPermission", ()))):
                 self.unsupported.add(name)
             return None
 
@@ -123,7 +122,7 @@ class NvmlReader(object):
     def close(self):
         try:
             self._nvml.nvmlShutdown()
-        except Exception:  # noqa: BLE001 - closing must not fail a run
+        except Exception:  # noqa: BLE001, S110 - closing must not fail a run
             pass
 
 

@@ -20,7 +20,7 @@ def _read(path):
     try:
         with open(path) as handle:
             return handle.read().replace("\x00", "").strip()
-    except (IOError, OSError):
+    except OSError:
         return None
 
 
@@ -33,7 +33,7 @@ def l4t_facts():
     release = _read("/etc/nv_tegra_release") or ""
     match = re.search(r"R(\d+) \(release\), REVISION: ([\d.]+)", release)
     if match:
-        facts["l4t"] = "%s.%s" % match.groups()
+        facts["l4t"] = "{}.{}".format(*match.groups())
     try:
         output = subprocess.check_output(["nvpmodel", "-q"], stderr=subprocess.STDOUT,
                                          universal_newlines=True, timeout=5)
@@ -45,7 +45,7 @@ def l4t_facts():
     return facts
 
 
-class TegrastatsSource(object):
+class TegrastatsSource:
     source = "tegrastats"
 
     def __init__(self, interval_s, executable="tegrastats"):
@@ -90,7 +90,7 @@ def make(name, interval_s, tegrastats="tegrastats"):
         if _which(tegrastats) is None:
             raise Unavailable("tegrastats is not on PATH (it ships with L4T at /usr/bin/tegrastats)")
         return TegrastatsSource(interval_s, tegrastats)
-    raise ValueError("unknown telemetry source %r (known: %s)" % (name, ", ".join(DEVICE_SOURCES)))
+    raise ValueError("unknown telemetry source {!r} (known: {})".format(name, ", ".join(DEVICE_SOURCES)))
 
 
 def open_sources(names, interval_s, tegrastats="tegrastats"):

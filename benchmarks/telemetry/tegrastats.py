@@ -91,7 +91,7 @@ def parse_line(line):
             if float(value) != NO_SENSOR_C:
                 sample["temp_" + name.lower() + "_c"] = float(value)
         elif _NAME.match(token) and _RAIL.match(following):
-            current, average = _RAIL.match(following).groups()
+            current, _average = _RAIL.match(following).groups()
             sample["rail_" + token.lower() + "_w"] = float(current) / 1000.0
             if token in TOTAL_RAILS and "power_w" not in sample:
                 sample["power_w"] = float(current) / 1000.0
@@ -107,7 +107,7 @@ def parse_line(line):
     return sample
 
 
-class TegrastatsReader(object):
+class TegrastatsReader:
     """`tegrastats --interval MS` as a subprocess; `latest()` is the newest parsed line.
 
     tegrastats paces itself, so the caller's sampling loop just picks up the newest line."""
@@ -150,7 +150,7 @@ class TegrastatsReader(object):
         if self._process is None or self._process.poll() is None:
             return None
         error = (self._process.stderr.read() or "").strip().splitlines()
-        return "tegrastats exited with code %s%s" % (self._process.returncode,
+        return "tegrastats exited with code {}{}".format(self._process.returncode,
                                                     ": " + error[-1] if error else "")
 
     def stop(self):

@@ -6,7 +6,8 @@ same code; here they are driven by the shared sampler thread and written to tele
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from benchmarks.telemetry import Unavailable
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from benchmarks.telemetry import Unavailable
 from benchmarks.telemetry.sources import DEVICE_SOURCES

@@ -6,7 +6,8 @@ Used in-process by the local runner; the docker runner gets the same from its si
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import psutil
 
@@ -52,7 +53,7 @@ class DeviceTelemetry:
             return [], {}
         return open_sources(self.names, self.target.sample_interval_s, self.tegrastats)
 
-    def begin(self, writer: TelemetryWriter) -> "JobTelemetry":
+    def begin(self, writer: TelemetryWriter) -> JobTelemetry:
         """Open the sources and run pre-flight (idle baseline, GPU memory holders, power mode)."""
         readers, reasons = open_sources(self.sources, self.target.sample_interval_s, self.tegrastats) \
             if self.sources else ([], {})

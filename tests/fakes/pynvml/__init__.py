@@ -115,7 +115,7 @@ def _holders():
         for entry in os.listdir("/proc"):
             if entry.isdigit():
                 try:
-                    with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                    with open(f"/proc/{entry}/cmdline", "rb") as handle:
                         cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
                 except OSError:
                     continue
