@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -176,6 +177,7 @@ def compare(runs: list[StoredRun], force: bool = False, load: Loader = load_job)
     run_facts = [{"side": name, "run_id": run.run_id, "target": run.target, "status": run.status,
                   "created": run.manifest.get("created"), "emulated": bool(run.manifest.get("emulated")),
                   "imported": bool(run.manifest.get("imported")),
-                  "price_usd": run.manifest.get("target", {}).get("price_usd")}
+                  "price_usd": run.manifest.get("target", {}).get("price_usd"),
+                  "notes": run.manifest.get("target", {}).get("notes")}
                  for name, run in zip(sides, runs)]
     return Comparison(sides, run_facts, rows, only_in, differences, withheld, force)

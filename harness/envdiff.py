@@ -17,7 +17,7 @@ SPEED_BLOCKERS = ("emulated", "dataset", "dataset_size")
 
 
 def _device(params: dict[str, Any], environment: dict[str, Any]) -> str | None:
-    if params.get("device"):
+    if params.get("device") not in (None, "", "auto"):  # "auto": whatever the job found, below
         return str(params["device"])
     devices = environment.get("devices")
     if not isinstance(devices, list):

@@ -39,8 +39,8 @@ def _table(header: list[str], body: list[list[str]], numeric: set[int] = frozens
 
 def _sections(comparison: Comparison, errors: dict[str, Any]) -> list[str]:
     runs = [[r["side"], r["run_id"], r["target"], r["status"], r["created"], "yes" if r["emulated"] else "no",
-             "yes" if r.get("imported") else "no", r.get("price_usd")] for r in comparison.runs]
-    parts = [_table(["side", "run", "target", "status", "created", "emulated", "imported", "price USD"], runs)]
+             "yes" if r.get("imported") else "no", r.get("price_usd"), r.get("notes")] for r in comparison.runs]
+    parts = [_table(["side", "run", "target", "status", "created", "emulated", "imported", "price USD", "notes"], runs)]
     columns = compare_columns(comparison)
     header, body = formatted(display_rows(comparison), columns)
     parts += [_table(header, body, {i for i, c in enumerate(columns) if c[2]}), f'<p class="note">{_e(NOTES)}</p>']

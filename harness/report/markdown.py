@@ -23,10 +23,11 @@ def markdown_table(header: list[str], body: list[list[str]]) -> str:
 
 
 def _runs_section(comparison: Comparison) -> list[str]:
-    header = ["side", "run", "target", "status", "created", "emulated", "imported", "price USD"]
+    header = ["side", "run", "target", "status", "created", "emulated", "imported", "price USD", "notes"]
     body = [[str(r["side"]), f"`{r['run_id']}`", str(r["target"]), str(r["status"]), str(r["created"] or "-"),
              "yes" if r["emulated"] else "no", "yes" if r.get("imported") else "no",
-             "-" if r.get("price_usd") is None else f"{r['price_usd']:g}"] for r in comparison.runs]
+             "-" if r.get("price_usd") is None else f"{r['price_usd']:g}", r.get("notes") or "-"]
+            for r in comparison.runs]
     return [markdown_table(header, body)]
 
 

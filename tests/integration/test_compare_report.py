@@ -1,0 +1,102 @@
+"""compare and report on the stored example runs (tests/data/reports, made by
+tests/data/make_examples.py): golden summary.json files, every output file, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.cli import main
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+REGENERATE = "if the change is intended: .venv/bin/python tests/data/make_examples.py --golden"
+
+
+@pytest.fixture
+def reports(tmp_path) -> Path:
+    """A copy of the example runs (compare writes a steps.npz cache beside each job's events)."""
+    shutil.copytree(DATA / "reports", tmp_path / "reports")
+    return tmp_path / "reports"
+
+
+def same(actual, expected, path="$"):
+    """JSON equality, floats to 1e-9 relative (numpy's last bits may differ between versions)."""
+    if isinstance(expected, float) and isinstance(actual, (int, float)):
+        assert math.isclose(actual, expected, rel_tol=1e-9), f"{path}: {actual} != {expected}; {REGENERATE}"
+    elif isinstance(expected, dict):
+        assert isinstance(actual, dict) and sorted(actual) == sorted(expected), f"{path}: keys differ; {REGENERATE}"
+        for key in expected:
+            same(actual[key], expected[key], f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), f"{path}: lengths differ; {REGENERATE}"
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            same(a, e, f"{path}[{i}]")
+    else:
+        assert actual == expected, f"{path}: {actual!r} != {expected!r}; {REGENERATE}"
+
+
+def test_compare_matches_the_golden_summary(reports, capsys):
+    out = reports / "out"
+    assert main(["compare", "desk", "edge", "--results-dir", str(reports), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "only in desk: mnist_mlp dropout=0.5" in printed and "wrote" in printed
+    same(json.loads((out / "summary.json").read_text()),
+         json.loads((DATA / "golden" / "desk_vs_edge.summary.json").read_text()))
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary.side) == ["desk", "edge"] and summary.throughput_ratio[0] == 1.0
+    assert {"samples_per_sec_ci_low", "throughput_ratio_ci_high", "throughput_significant", "step_outliers",
+            "steady_epoch_ratio", "total_time_ratio", "samples_per_sec_per_usd", "perf_per_dollar_ratio",
+            "samples_per_joule_ratio", "time_to_first_step_seconds"} <= set(summary)
+    markdown = (out / "report.md").read_text()
+    assert markdown.startswith("# desk vs edge (baseline desk)") and "| mnist_mlp dropout=0.2 | edge | ok |" in markdown
+
+
+def test_report_matches_the_golden_summary_and_writes_every_file(reports):
+    out = reports / "one"
+    assert main(["report", "desk", "--results-dir", str(reports), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["report.csv", "report.html", "report.md", "summary.csv",
+                                                     "summary.json"]
+    same(json.loads((out / "summary.json").read_text()),
+         json.loads((DATA / "golden" / "desk_report.summary.json").read_text()))
+
+
+def test_html_is_self_contained_and_escapes_user_strings(reports):
+    out = reports / "out"
+    assert main(["compare", "desk", "edge", "--results-dir", str(reports), "--out", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;co&quot;" in page
+    assert page.count("<img ") >= 4 and page.count('src="data:image/png;base64,') == page.count("<img ")
+    assert "http://" not in page and "https://" not in page
+
+
+def test_baseline_and_runs_options(reports):
+    runs = sorted(p.name for p in (reports / "runs").iterdir())
+    edge_id = next(r for r in runs if "-edge-" in r)
+    out = reports / "out"
+    assert main(["compare", "--runs", *runs, "--baseline", edge_id, "--results-dir", str(reports),
+                 "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sides"] == ["edge", "desk"] and summary["rows"][0]["throughput_ratio"] == 1.0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["compare", "desk"], "at least two"),
+    (["compare", "desk", "desk"], "compared once"),
+    (["compare", "desk", "edge", "--baseline", "nope"], "'nope' is neither"),
+    (["compare", "desk", "../../etc/passwd"], "neither a run id nor a target"),
+    (["report", "../runs"], "neither a run id nor a target"),
+])
+def test_bad_compare_input_is_one_line(reports, capsys, argv, message):
+    assert main([*argv, "--results-dir", str(reports)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_default_output_folder_stays_inside_the_results_dir(reports):
+    assert main(["compare", "desk", "edge", "--results-dir", str(reports)]) == 0
+    assert (reports / "compare" / "desk_vs_edge" / "report.html").exists()
