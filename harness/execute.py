@@ -10,7 +10,7 @@ from typing import Any
 
 from benchmarks import __version__ as jobs_version
 
-from . import __version__
+from . import __version__, jobdata
 from .config import Suite, Target
 from .host import host_facts
 from .energy import unavailable_metrics
@@ -87,6 +87,7 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
                 raise
             results.append(result_for(spec, outcome, started, time.monotonic() - clock, emulated))
             writer.write_result(spec.dir_name, results[-1])
+            jobdata.load(writer.path / spec.dir_name)  # writes steps.npz now, so compare never parses JSON
             display.job_finished(spec, results[-1])
         writer.finish("complete")
     finally:
