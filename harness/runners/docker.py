@@ -27,6 +27,8 @@ from ..errors import UsageError
 from ..plan import JobSpec
 from ..telemetry.base import TELEMETRY_FILE, TelemetryWriter
 from ..telemetry.docker_stats import DockerStatsSampler
+from ..telemetry.preflight import device_sources, unavailable_warning
+from ..telemetry.sidecar import JobSidecar, probe
 from .base import MAX_LINE, EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end, tail_of
 
 LABEL_RUN = "io.harness.run"
@@ -95,6 +97,7 @@ class DockerRunner:
                       "architecture": self.image.attrs.get("Architecture")},
             "emulated": self.emulated,
         }
+        self._probe_telemetry()
 
     def abort(self) -> None:
         """From another thread (Ctrl-C): kill the running container; run_job then raises RunInterrupted."""
@@ -103,6 +106,23 @@ class DockerRunner:
             self._kill(self._container)
 
     # -- pre-flight ---------------------------------------------------------------------------
+    def _probe_telemetry(self) -> None:
+        """Which GPU/board sources answer next to the device (a short sidecar run), and its facts."""
+        names = device_sources(self.target.telemetry)
+        self.device_sources, self.telemetry_reasons, facts = [], {}, {}
+        if names:
+            try:
+                self.device_sources, self.telemetry_reasons, facts = probe(
+                    self.client, self.target, names, {LABEL_RUN: "telemetry-probe", LABEL_OWNER: owner()})
+            except DockerException as error:
+                self.telemetry_reasons = {"sidecar": f"the telemetry sidecar did not run: {error}"}
+        self.device_facts = facts
+        self.facts.update({"device": facts, "telemetry_sources": self.device_sources})
+        warning = unavailable_warning(self.target.name, self.telemetry_reasons, names == ["auto"],
+                                      bool(self.device_sources))
+        if warning:
+            self.warnings.append(warning)
+
     def _check_image(self):
         try:
             return self.client.images.get(self.target.image)
@@ -160,19 +180,31 @@ class DockerRunner:
         except DockerException as error:
             return JobOutcome("failed", f"could not create the container: {error}", None, [], [])
         self._container = container
+        writer = TelemetryWriter(job_dir / TELEMETRY_FILE)
+        device = JobSidecar(self.client, self.target, self.device_sources, self.telemetry_reasons, self.device_facts,
+                            {LABEL_RUN: job_dir.parent.name, LABEL_JOB: job_dir.name, LABEL_OWNER: owner()}, writer)
+        if device.begin().error:  # pre-flight: idle baseline, GPU memory holders, power mode
+            device.stop()
+            writer.close()
+            self._container = None
+            self._remove(container)
+            return JobOutcome("failed", device.preflight.error, None, [], [], device.preflight.warnings,
+                              telemetry_info=device.info())
         try:
             if self._aborted.is_set():
                 raise DockerException("the run was interrupted before the container started")
             container.start()
+            device.job_started(container)
         except DockerException as error:
             self._container = None
             self._remove(container)
+            device.stop()
+            writer.close()
             outcome = JobOutcome("failed", f"could not start the container: {error}", None, [], [])
             if self._aborted.is_set():
                 outcome.status = "interrupted"
                 raise RunInterrupted(outcome) from None
             return outcome
-        writer = TelemetryWriter(job_dir / TELEMETRY_FILE)
         reader = StreamReader(job_dir / "stdout.log", on_event)
         sampler = DockerStatsSampler(container, writer)
         pump = threading.Thread(target=self._pump, args=(container, reader), daemon=True)
@@ -201,6 +233,7 @@ class DockerRunner:
             lost = None
         finally:
             self._container = None
+            device_rows = device.stop()
             writer.close()
             reader.close()
             self._remove(container)
@@ -218,7 +251,8 @@ class DockerRunner:
             error = (f"the container was killed for exceeding its memory limit ({self.target.mem_limit or 'none set'}); "
                      f"raise mem_limit or lower the batch size")
         notes = [f"{reader.bad_lines} malformed event lines ignored (see stdout.log)"] if reader.bad_lines else []
-        outcome = JobOutcome(status, error, exit_code, reader.events, telemetry, notes)
+        outcome = JobOutcome(status, error, exit_code, reader.events, telemetry + device_rows,
+                             notes + device.preflight.warnings, telemetry_info=device.info())
         if interrupted:
             raise RunInterrupted(outcome)
         return outcome

@@ -1,0 +1,64 @@
+"""The telemetry sidecar on a real engine, used as if it were a remote one: the job image runs
+`python -m benchmarks.telemetry` beside the job with the host's PID namespace, reading a
+tegrastats executable bind-mounted from the engine host (here the fake that prints real TX2
+lines), and the harness reads its samples from the log stream."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from ..conftest import REPO, only_run, read_results, run_harness
+from .test_docker import client, images  # noqa: F401 - the shared engine and image fixtures
+
+TARGET = f"""
+[targets.rtx-tegra]
+runner = "docker"
+platform = "linux/amd64"
+image = "harness-rtx2080:test"
+telemetry = "docker,tegrastats"
+tegrastats_path = "{REPO / 'tests' / 'fakes' / 'bin' / 'tegrastats'}"
+sample_interval_s = 0.1
+idle_baseline_s = 0.5
+
+[targets.rtx-strict]
+runner = "docker"
+platform = "linux/amd64"
+image = "harness-rtx2080:test"
+telemetry = "auto"
+idle_baseline_s = 0.0
+"""
+
+
+def test_sidecar_measures_power_and_energy_beside_the_container(tmp_path, client, images):  # noqa: F811
+    (tmp_path / "harness.toml").write_text(TARGET)
+    done = run_harness("run", "--target", "rtx-tegra", "--job", "mnist_mlp", "--set", "epochs=3",
+                       "--results-dir", "r", cwd=tmp_path)
+    assert done.code == 0, done.out[-2000:] + done.err[-2000:]
+    run = only_run(tmp_path / "r")
+    (result,) = read_results(run)
+    info, m = result["telemetry"], result["metrics"]
+    assert info["sidecar"] is True and info["sources"] == ["tegrastats"]
+    assert info["preflight"]["temperature_start_c"] == 41.0 and 3.14 <= info["preflight"]["idle_power_w"] <= 5.14
+    assert m["energy_method"] == "integrated" and 3.14 <= m["energy_j"] / m["energy_window_s"] <= 5.14
+    assert m["ram_peak_mb"] == 2020.0 and m["gpu_util_peak_percent"] == 99.0
+    assert m["peak_container_memory_mb"] > 0  # docker stats still run beside the sidecar
+    job_dir = json.loads((run / "run.json").read_text())["jobs"][0]["dir"]
+    samples = pd.read_csv(run / job_dir / "telemetry.csv")
+    power = samples[(samples.source == "tegrastats") & (samples.metric == "power_w")]
+    assert len(power) >= 5 and set(power.value) <= {3.14, 5.14}
+    leftovers = client.containers.list(all=True, filters={"label": "io.harness.role=telemetry"})
+    assert leftovers == []
+
+
+def test_auto_without_gpu_or_board_says_why_once(tmp_path, client, images):  # noqa: F811
+    (tmp_path / "harness.toml").write_text(TARGET)
+    done = run_harness("run", "--target", "rtx-strict", "--job", "selftest", "--set", "framework=none",
+                       "--results-dir", "r", cwd=tmp_path)
+    assert done.code == 0, done.out[-2000:] + done.err[-2000:]
+    out = " ".join(done.out.split())
+    assert out.count("no GPU/board telemetry") == 1 and "nvidia-ml-py is not installed" in out
+    (result,) = read_results(only_run(tmp_path / "r"))
+    assert result["telemetry"]["sources"] == [] and "nvml: nvidia-ml-py is not installed" in result["unavailable"]["power_mean_w"]
+    assert result["metrics"]["power_mean_w"] is None
