@@ -14,8 +14,9 @@ import dataclasses
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,9 +63,10 @@ def parse(text: str) -> JobData:
     """Parse events.jsonl text; lines that are not JSON objects are skipped."""
     matches = _STEP_LINE.findall(text)
     if len(matches) == text.count(_STEP_MARK):
-        table = np.array(matches, dtype=float).reshape(-1, len(STEP_FIELDS))
-        others = [_loads(line) for line in text.splitlines() if line and _STEP_MARK not in line]
-        return JobData([e for e in others if e is not None], dict(zip(STEP_FIELDS, table.T.copy())))
+        others = [e for e in (_loads(line) for line in text.splitlines() if line and _STEP_MARK not in line) if e]
+        if not any(e.get("event") == "step" for e in others):
+            table = np.array(matches, dtype=float).reshape(-1, len(STEP_FIELDS))
+            return JobData(others, dict(zip(STEP_FIELDS, table.T.copy())))
     # some step line in another layout (spaces, other key order): the slow general path
     return from_events([e for e in map(_loads, text.splitlines()) if e is not None])
 

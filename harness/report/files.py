@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -17,8 +19,19 @@ from .markdown import comparison_markdown
 from .tables import run_rows
 
 
+def _finite(value: Any) -> Any:
+    """NaN and infinities (a diverged loss) become null: strict JSON has no spelling for them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 def summary_json(comparison: Comparison) -> str:
-    return json.dumps(dataclasses.asdict(comparison), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    return json.dumps(_finite(dataclasses.asdict(comparison)), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def _errors(runs: list[StoredRun]) -> dict[str, str]:

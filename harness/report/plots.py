@@ -122,13 +122,18 @@ def _origin(item: Series) -> float:
     return float(t.min())
 
 
+def panels_for(chosen: list[Series]) -> list[str]:
+    """Up to three telemetry metrics to plot, the most telling first (GPU before CPU)."""
+    present = set().union(*(set(s.telemetry["metric"]) for s in chosen)) if chosen else set()
+    return [m for m in TELEMETRY_PANELS if m in present][:3]
+
+
 def telemetry(comparison: Comparison, series: list[Series]) -> list[tuple[str, bytes, str]]:
     figures = []
     colors = _colors(comparison)
     for label in _labels(comparison)[:MAX_JOBS]:
         chosen = [s for s in series if s.label == label and not s.telemetry.empty]
-        present = set().union(*(set(s.telemetry["metric"]) for s in chosen)) if chosen else set()
-        metrics = [m for m in TELEMETRY_PANELS if m in present][:3]
+        metrics = panels_for(chosen)
         if not metrics:
             continue
         figure, panels = plt.subplots(len(metrics), 1, figsize=(8, 2.2 * len(metrics)), sharex=True, squeeze=False)

@@ -115,3 +115,16 @@ def test_a_missing_file_is_a_usage_error(tmp_path, capsys):
     code = main(["import", "keras-log", str(tmp_path / "nope.log"), "--target", "tx2", "--job", "x",
                  "--results-dir", str(tmp_path)])
     assert code == 2 and "cannot read" in capsys.readouterr().err
+
+
+def test_a_diverged_loss_is_imported_and_compared_without_crashing(tmp_path, capsys):
+    log = tmp_path / "nan.log"
+    log.write_text("Epoch 1/2\n10/10 - 2s - loss: nan - accuracy: 0.1000 - 200ms/epoch - 20ms/step\n"
+                   "Epoch 2/2\n10/10 - 2s - loss: nan - accuracy: 0.1000 - 210ms/epoch - 21ms/step\n")
+    results = tmp_path / "r"
+    for target in ("a", "b"):
+        assert main(["import", "keras-log", str(log), "--target", target, "--job", "legacy",
+                     "--results-dir", str(results)]) == 0
+    assert main(["compare", "a", "b", "--results-dir", str(results)]) == 0, capsys.readouterr().err
+    summary = json.loads((results / "compare" / "a_vs_b" / "summary.json").read_text())
+    assert summary["rows"][0]["final_accuracy"] == 0.1 and summary["rows"][1]["total_time_ratio"] == 1.0
