@@ -11,7 +11,7 @@ import html
 from typing import Any
 
 from ..compare import Comparison
-from .markdown import NOTES
+from .markdown import NOTES, headline
 from .tables import compare_columns, display_rows, formatted
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
@@ -41,6 +41,9 @@ def _sections(comparison: Comparison, errors: dict[str, Any]) -> list[str]:
     runs = [[r["side"], r["run_id"], r["target"], r["status"], r["created"], "yes" if r["emulated"] else "no",
              "yes" if r.get("imported") else "no", r.get("price_usd"), r.get("notes")] for r in comparison.runs]
     parts = [_table(["side", "run", "target", "status", "created", "emulated", "imported", "price USD", "notes"], runs)]
+    lines = headline(comparison)
+    if lines:
+        parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>")
     columns = compare_columns(comparison)
     header, body = formatted(display_rows(comparison), columns)
     parts += [_table(header, body, {i for i, c in enumerate(columns) if c[2]}), f'<p class="note">{_e(NOTES)}</p>']

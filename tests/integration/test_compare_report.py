@@ -100,3 +100,20 @@ def test_bad_compare_input_is_one_line(reports, capsys, argv, message):
 def test_default_output_folder_stays_inside_the_results_dir(reports):
     assert main(["compare", "desk", "edge", "--results-dir", str(reports)]) == 0
     assert (reports / "compare" / "desk_vs_edge" / "report.html").exists()
+
+
+def test_an_emulated_side_withholds_speed_ratios_unless_forced(reports, capsys):
+    manifest_path = next((reports / "runs").glob("*-edge-*/run.json"))
+    manifest = json.loads(manifest_path.read_text())
+    manifest["emulated"] = True  # as `harness run --emulate` records it
+    manifest_path.write_text(json.dumps(manifest))
+    out = reports / "out"
+    assert main(["compare", "desk", "edge", "--results-dir", str(reports), "--out", str(out)]) == 0
+    assert "speed ratio withheld for mnist_mlp dropout=0.2 on edge: emulated (--force" in capsys.readouterr().out
+    edge = json.loads((out / "summary.json").read_text())["rows"][1]
+    assert edge["throughput_ratio"] is None and edge["ratio_withheld"] == "emulated" and edge["differs"] == "emulated"
+    assert "## Speed ratios withheld" in (out / "report.md").read_text()
+    assert main(["compare", "desk", "edge", "--force", "--results-dir", str(reports), "--out", str(out)]) == 0
+    forced = json.loads((out / "summary.json").read_text())
+    assert forced["forced"] and forced["rows"][1]["throughput_ratio"] > 0
+    assert "**Forced**" in (out / "report.md").read_text()
