@@ -25,7 +25,9 @@ from .compare import compare
 from .errors import UsageError
 from .execute import Queue, run_queues
 from .plan import expand, parse_overrides
+from .prepare import Prepared, default_cache_dir, prepare
 from .report.files import write_comparison, write_run_report
+from .report.markdown import headline
 from .report.tables import comparison_table, run_table
 from .results import find_run, iter_runs, prepare_results_dir
 from .runners import runner_for
@@ -99,6 +101,14 @@ def build_parser() -> Parser:
     keras.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="another parameter of a known job the log ran with (repeatable)")
     results_option(keras)
+    preparing = commands.add_parser("prepare", help="download what a suite's jobs need into a cache folder")
+    chosen = preparing.add_mutually_exclusive_group()
+    chosen.add_argument("--suite", help="suite name or .toml path (default: quickstart)")
+    chosen.add_argument("--job", help="one job with its default parameters")
+    preparing.add_argument("--set", action="append", default=[], metavar="[JOB.]KEY=VALUE",
+                           help="override a parameter, as for run (repeatable)")
+    preparing.add_argument("--target", help="fill this target's cache_dir (default: ~/.cache/harness)")
+    preparing.add_argument("--cache-dir", type=Path, help="the cache folder to fill (overrides --target's)")
     building = commands.add_parser("build", help="build images with docker buildx bake")
     building.add_argument("targets", nargs="*", metavar="TARGET", help="bake targets or groups (default: default)")
     building.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
@@ -204,6 +214,8 @@ def cmd_compare(args, cfg, console: Console) -> int:
     out = args.out or args.results_dir / "compare" / compare_dir_name(comparison.sides)
     paths = write_comparison(comparison, out, runs)
     console.print(comparison_table(comparison))
+    for line in headline(comparison):
+        console.print(escape(line))
     for item in comparison.withheld:
         console.print(f"[yellow]speed ratio withheld[/] for {escape(item['label'])} on {escape(item['side'])}: "
                       f"{escape('; '.join(item['reasons']))} (--force to compute it anyway)")
@@ -305,7 +317,33 @@ def cmd_gc(args, cfg, console: Console) -> int:
     return ExitStatus.OK
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "compare": cmd_compare, "import": cmd_import,
+def cmd_prepare(args, cfg, console: Console) -> int:
+    cache_dir = args.cache_dir
+    if cache_dir is None:
+        target = config.get_target(config.load_targets(cfg), args.target) if args.target else None
+        cache_dir = default_cache_dir(target.cache_dir if target else "")
+    suite = config.single_job_suite(args.job) if args.job else config.load_suite(args.suite or "quickstart", cfg)
+    plan = expand(suite, parse_overrides(args.set))
+    console.print(f"preparing {escape(suite.name)} into {escape(str(cache_dir))}")
+
+    def show(item: Prepared) -> None:
+        if item.error:
+            console.print(f"  [red]missing[/] {escape(item.label)}: {escape(item.error)}")
+        else:
+            console.print(f"  [green]ok[/] {escape(item.path)}  {item.megabytes:.1f} MB")
+
+    items = prepare(plan, cache_dir, show)
+    if not items:
+        console.print("  nothing to fetch: these jobs use only bundled or generated data")
+    failed = [item for item in items if item.error]
+    if failed:
+        console.print(f"[red]{len(failed)} item(s) could not be fetched[/]; the jobs needing them will fail offline")
+        return ExitStatus.JOB_NOT_OK
+    console.print(f"done: mount or copy {escape(str(cache_dir))} as the target's cache_dir")
+    return ExitStatus.OK
+
+
+COMMANDS = {"run": cmd_run, "prepare": cmd_prepare, "list": cmd_list, "report": cmd_report, "compare": cmd_compare, "import": cmd_import,
             "build": cmd_build, "doctor": cmd_doctor, "gc": cmd_gc}
 
 

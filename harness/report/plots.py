@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -166,6 +167,7 @@ def accuracy(comparison: Comparison, series: list[Series]) -> tuple[str, bytes, 
         style = styles[_labels(comparison).index(s.label) % len(styles)]
         axes.plot(range(1, len(values) + 1), [np.nan if v is None else v for v in values], style, marker="o",
                   color=colors[s.side], label=f"{s.side}: {s.label}", ms=3)
+    axes.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     axes.set_xlabel("epoch")
     axes.set_ylabel("validation accuracy")
     axes.legend(fontsize=7)

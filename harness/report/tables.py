@@ -24,6 +24,7 @@ COMPARE_COLUMNS = (("job", "label", None), ("side", "side", None), ("status", "s
                    ("samples/J", "samples_per_joule", ".1f"), ("samples/s/$", "samples_per_sec_per_usd", ".2f"),
                    ("differs", "differs", None))
 SINGLE_RUN_DROPS = ("side", "throughput x", "steady epoch x", "total time x")
+TERMINAL_DROPS = ("steady epoch s", "step p50 ms", "samples/s/$")
 
 
 def ratio_text(row: dict[str, Any], name: str = "throughput_ratio") -> str | None:
@@ -84,7 +85,8 @@ def rich_table(title: str, rows: list[dict[str, Any]], columns) -> Table:
     header, body = formatted(rows, columns)
     table = Table(title=escape(title))
     for name in header:
-        table.add_column(name, justify="left" if name in ("job", "side", "status") else "right")
+        table.add_column(name, justify="left" if name in ("job", "side", "status") else "right",
+                         min_width=min(24, max(len(line[0]) for line in body)) if name == "job" and body else None)
     for line in body:
         table.add_row(*(escape(text) for text in line))
     return table
@@ -99,4 +101,6 @@ def comparison_table(comparison: Comparison) -> Table:
         title = f"run {comparison.runs[0]['run_id']} on {comparison.runs[0]['target']} ({comparison.runs[0]['status']})"
     else:
         title = f"{' vs '.join(comparison.sides)} (ratios: side / {comparison.sides[0]}; ~ CIs overlap)"
-    return rich_table(title, display_rows(comparison), compare_columns(comparison))
+    # the terminal is narrower than a report: the files keep the columns dropped here
+    columns = tuple(c for c in compare_columns(comparison) if c[0] not in TERMINAL_DROPS)
+    return rich_table(title, display_rows(comparison), columns)
