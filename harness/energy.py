@@ -12,6 +12,8 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+from benchmarks.telemetry.nvml import throttle_names
+
 from . import stats
 
 DEVICE_METRICS = ("gpu_util_mean_percent", "gpu_util_peak_percent", "gpu_memory_peak_mb", "ram_peak_mb",
@@ -99,6 +101,7 @@ def device_metrics(events: Sequence[dict], telemetry: Sequence[dict], idle_power
     seconds = window[1] - window[0] if window else None
     net = energy - idle_power_w * seconds if energy is not None and idle_power_w is not None else None
     clocks = [v for _, v in series(telemetry, "sm_clock_mhz")]
+    masks = [int(v) for _, v in series(telemetry, "throttle_reasons")]
     return {
         "gpu_util_mean_percent": _round(_mean(util), 1),
         "gpu_util_peak_percent": max(util) if util else None,
@@ -115,6 +118,7 @@ def device_metrics(events: Sequence[dict], telemetry: Sequence[dict], idle_power
         "energy_per_sample_j": _round(energy / samples, 6) if energy and samples else None,
         "samples_per_joule": _round(samples / energy, 3) if energy and samples else None,
         "throttled_share": _round(_mean(throttled), 3),
+        "throttle_reasons": sorted({n for mask in masks for n in throttle_names(mask)}) if masks else None,
         "sm_clock_min_mhz": min(clocks) if clocks else None,
         "sm_clock_max_mhz": max(clocks) if clocks else None,
         "temperature_peak_c": _peak(telemetry, "temperature_c"),

@@ -53,6 +53,7 @@ def test_device_metrics_prefer_the_counter_and_subtract_idle():
     assert m["energy_per_sample_j"] == pytest.approx(300 / 128) and m["samples_per_joule"] == pytest.approx(128 / 300, abs=1e-3)
     assert m["gpu_util_mean_percent"] == 57.5 and m["gpu_util_peak_percent"] == 90.0
     assert m["gpu_memory_peak_mb"] == 700.0 and m["gpu_memory_scope"] == "job"
+    assert m["throttle_reasons"] is None  # no reason bitmask in these samples
     assert m["throttled_share"] == 0.5 and (m["sm_clock_min_mhz"], m["sm_clock_max_mhz"]) == (1500.0, 1900.0)
     assert m["power_mean_w"] == 100.0 and m["idle_power_w"] == 30.0
 
@@ -100,3 +101,8 @@ def test_telemetry_spec_and_target_keys_are_checked():
                            ({"idle_baseline_s": -1}, "idle_baseline_s"), ({"sample_interval_s": 0}, "sample_interval_s")):
         with pytest.raises(UsageError, match=message):
             config.make_target("x", table, "harness.toml")
+
+
+def test_throttle_reasons_are_named():
+    telemetry = [{"t": 1.0, "throttle_reasons": 0x1}, {"t": 2.0, "throttle_reasons": 0x4 | 0x40}]
+    assert device_metrics([], telemetry)["throttle_reasons"] == ["hw_thermal", "sw_power_cap"]
