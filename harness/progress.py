@@ -75,6 +75,8 @@ class RunDisplay:
                 f"val_acc {_fmt(metrics.get('final_val_accuracy'), '.3f')}")
         if result.get("error"):
             line += f"\n{'':>12}[red]{escape(result['error'])}[/]"
+        for warning in ((result.get("telemetry") or {}).get("preflight") or {}).get("warnings", []):
+            line += f"\n{'':>12}[yellow]pre-flight: {escape(warning)}[/]"
         self.progress.console.print(line)
 
     def done(self) -> None:

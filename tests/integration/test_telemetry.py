@@ -118,6 +118,8 @@ def test_local_run_with_nvml_measures_gpu_power_and_counter_energy(tmp_path):
     assert m["samples_per_joule"] > 0 and m["throttled_share"] == 0.0
     assert result["telemetry"]["device"]["gpu_model"] == "NVIDIA GeForce RTX 2080"
     assert any(f"pid {holder.pid} (1500 MB)" in note for note in result["notes"])
+    assert f"pre-flight: 1 other process(es) hold GPU memory before the job: pid {holder.pid} (1500 MB)" in \
+        " ".join(process.stdout.split())
     assert result["unavailable"].keys() == {"ram_peak_mb", "shared_ram_peak_mb"}
     manifest = json.loads((run / "run.json").read_text())
     assert manifest["runner"]["device"]["driver"] == "535.183.01"
