@@ -13,7 +13,7 @@ import sys
 import time
 
 from . import Unavailable
-from .sources import DEVICE_SOURCES, open_sources
+from .sources import DEVICE_SOURCES, open_sources, system_facts
 
 PREFIX = "@@harness-telemetry "
 
@@ -40,6 +40,7 @@ def main(argv=None):
     readers, unavailable = open_sources(names, args.interval, args.tegrastats)
     for source, reason in sorted(unavailable.items()):
         emit("unavailable", source, reason=reason)
+    emit("system", "system", facts=system_facts())
     for reader in readers:
         emit("facts", reader.source, facts=reader.facts())
     started = time.monotonic()

@@ -24,6 +24,17 @@ def _read(path):
         return None
 
 
+def system_facts():
+    """CPU model, cores and total memory of the machine this runs on (the device, in a sidecar)."""
+    from ..compat import cpu_model
+    facts = {"cpu": cpu_model(), "cpu_cores": os.cpu_count()}
+    meminfo = _read("/proc/meminfo") or ""
+    match = re.search(r"MemTotal:\s+(\d+) kB", meminfo)
+    if match:
+        facts["memory_mb"] = int(match.group(1)) // 1024
+    return facts
+
+
 def l4t_facts():
     """Board model and L4T release from files every L4T system has (no jtop needed)."""
     facts = {}

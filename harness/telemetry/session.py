@@ -11,7 +11,7 @@ from typing import Any
 
 import psutil
 
-from benchmarks.telemetry.sources import open_sources
+from benchmarks.telemetry.sources import open_sources, system_facts
 
 from .base import TelemetryWriter
 from .device import DeviceSampler
@@ -43,7 +43,7 @@ class DeviceTelemetry:
         self.tegrastats = target.tegrastats_path or "tegrastats"
         readers, self.reasons = self._open()
         self.sources = [reader.source for reader in readers]
-        self.facts = merge_facts(readers)
+        self.facts = {**system_facts(), **merge_facts(readers)}
         for reader in readers:
             reader.close()
         self.warning = unavailable_warning(target.name, self.reasons, self.names == ["auto"], bool(readers))

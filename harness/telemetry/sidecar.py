@@ -100,8 +100,9 @@ def probe(client, target, sources: list[str], labels: dict[str, str]) -> tuple[l
             pass
     answered, reasons, facts = [], {}, {}
     for record in filter(None, map(parse, output.splitlines())):
-        if record["kind"] == "facts":
-            answered.append(record["source"])
+        if record["kind"] in ("facts", "system"):
+            if record["kind"] == "facts":
+                answered.append(record["source"])
             facts.update({k: v for k, v in (record.get("facts") or {}).items() if v is not None})
         elif record["kind"] == "unavailable":
             reasons[record["source"]] = record.get("reason", "")

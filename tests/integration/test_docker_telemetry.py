@@ -65,4 +65,5 @@ def test_auto_without_gpu_or_board_says_why_once(tmp_path, client, images):  # n
     (result,) = read_results(only_run(tmp_path / "r"))
     assert result["telemetry"]["sources"] == [] and nvml.search(result["unavailable"]["power_mean_w"])
     assert result["metrics"]["power_mean_w"] is None
+    assert result["telemetry"]["device"]["cpu_cores"] > 0  # the engine host's, read in the sidecar
     assert "not on PATH" in result["telemetry"]["unavailable_sources"]["tegrastats"]

@@ -65,7 +65,8 @@ def test_sidecar_streams_tegrastats_samples_with_facts_first():
     done, lines = sidecar("--sources", "tegrastats", "--interval", "0.1", "--duration", "1",
                           "--tegrastats", TEGRASTATS, env=fake_env(FAKE_TEGRASTATS_FORMAT="orin"))
     assert done.returncode == 0, done.stderr
-    assert lines[0]["kind"] == "facts" and lines[0]["source"] == "tegrastats"
+    assert lines[0]["kind"] == "system" and lines[0]["facts"]["cpu_cores"] == os.cpu_count()
+    assert lines[1]["kind"] == "facts" and lines[1]["source"] == "tegrastats"
     samples = [line for line in lines if line["kind"] == "sample"]
     assert len(samples) >= 5 and all(s["values"]["power_w"] in (3.14, 5.14) for s in samples)
     assert samples[0]["t"] < samples[-1]["t"] and "raw" not in samples[0]["values"]
@@ -116,7 +117,9 @@ def test_local_run_with_nvml_measures_gpu_power_and_counter_energy(tmp_path):
     assert m["idle_power_w"] == 180.0 and m["net_energy_j"] == pytest.approx(0.0, abs=1.0)
     assert m["gpu_memory_peak_mb"] == 640.0 and m["gpu_memory_scope"] == "job"  # the job's own, not the holder's
     assert m["samples_per_joule"] > 0 and m["throttled_share"] == 0.0
-    assert result["telemetry"]["device"]["gpu_model"] == "NVIDIA GeForce RTX 2080"
+    device = result["telemetry"]["device"]
+    assert device["gpu_model"] == "NVIDIA GeForce RTX 2080" and device["cpu_cores"] == os.cpu_count()
+    assert device["memory_mb"] > 0 and device["cpu"]
     assert any(f"pid {holder.pid} (1500 MB)" in note for note in result["notes"])
     assert f"pre-flight: 1 other process(es) hold GPU memory before the job: pid {holder.pid} (1500 MB)" in \
         " ".join(process.stdout.split())
