@@ -25,6 +25,16 @@ def _device(params: dict[str, Any], environment: dict[str, Any]) -> str | None:
     return "gpu" if any(str(d.get("type", "")).upper() == "GPU" for d in devices if isinstance(d, dict)) else "cpu"
 
 
+def _power_mode(result: dict[str, Any], environment: dict[str, Any], manifest: dict[str, Any]) -> str | None:
+    """Jetson nvpmodel mode (and jetson_clocks) as the telemetry pre-flight recorded them."""
+    device = ((result.get("telemetry") or {}).get("device")) or {}
+    mode = device.get("nvpmodel") or environment.get("power_mode") or manifest.get("power_mode")
+    clocks = device.get("jetson_clocks")
+    if mode is None or clocks is None:
+        return mode
+    return f"{mode}, jetson_clocks {'on' if clocks else 'off'}"
+
+
 def job_facts(manifest: dict[str, Any], result: dict[str, Any], data: JobData) -> dict[str, Any]:
     """The facts of one job result; None where not recorded."""
     start = data.first("start") or {}
@@ -44,7 +54,7 @@ def job_facts(manifest: dict[str, Any], result: dict[str, Any], data: JobData) -
         "image_size": params.get("image_size"),
         "dataset": params.get("dataset") or dataset.get("name"),
         "dataset_size": dataset.get("train_samples"),
-        "power_mode": environment.get("power_mode") or manifest.get("power_mode"),
+        "power_mode": _power_mode(result, environment, manifest),
         "emulated": bool(manifest.get("emulated") or result.get("emulated")),
     }
 

@@ -127,3 +127,13 @@ def test_price_performance_and_energy_ratios():
     base, side = compare([a, b]).rows
     assert base["samples_per_sec_per_usd"] == 0.25 and side["samples_per_sec_per_usd"] == 1.5
     assert side["perf_per_dollar_ratio"] == 6.0 and abs(side["samples_per_joule_ratio"] - 0.9) < 1e-12
+
+
+def test_power_mode_comes_from_the_telemetry_preflight_facts():
+    maxn = res("k", train_seconds=1.0)
+    maxn["telemetry"] = {"device": {"nvpmodel": "MAXN", "jetson_clocks": True}}
+    low = res("k", train_seconds=2.0)
+    low["telemetry"] = {"device": {"nvpmodel": "MAXQ", "jetson_clocks": False}}
+    comparison = compare([stored("r1", "tx2", [maxn]), stored("r2", "tx2b", [low])])
+    assert comparison.differences["k"]["power_mode"] == ["MAXN, jetson_clocks on", "MAXQ, jetson_clocks off"]
+    assert comparison.rows[1]["total_time_ratio"] == 2.0
