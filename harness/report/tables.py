@@ -102,5 +102,6 @@ def comparison_table(comparison: Comparison) -> Table:
     else:
         title = f"{' vs '.join(comparison.sides)} (ratios: side / {comparison.sides[0]}; ~ CIs overlap)"
     # the terminal is narrower than a report: the files keep the columns dropped here
-    columns = tuple(c for c in compare_columns(comparison) if c[0] not in TERMINAL_DROPS)
+    drops = TERMINAL_DROPS if len(comparison.sides) > 1 else ()
+    columns = tuple(c for c in compare_columns(comparison) if c[0] not in drops)
     return rich_table(title, display_rows(comparison), columns)
