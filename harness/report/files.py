@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ..compare import Comparison, compare
+from ..errors import UsageError
 from ..results import StoredRun
 from . import plots
 from .html import comparison_html
@@ -41,7 +42,13 @@ def _errors(runs: list[StoredRun]) -> dict[str, str]:
 
 def write_comparison(comparison: Comparison, out_dir: Path, runs: list[StoredRun]) -> list[Path]:
     """summary.csv, summary.json, report.md, report.html in out_dir."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"cannot write to {out_dir}: {error.strerror or error}") from None
     paths = {name: out_dir / name for name in ("summary.csv", "summary.json", "report.md", "report.html")}
     pd.DataFrame(comparison.rows).to_csv(paths["summary.csv"], index=False)
     paths["summary.json"].write_text(summary_json(comparison))

@@ -117,3 +117,12 @@ def test_an_emulated_side_withholds_speed_ratios_unless_forced(reports, capsys):
     forced = json.loads((out / "summary.json").read_text())
     assert forced["forced"] and forced["rows"][1]["throughput_ratio"] > 0
     assert "**Forced**" in (out / "report.md").read_text()
+
+
+def test_an_unwritable_out_folder_is_one_line(reports, capsys):
+    blocker = reports / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["compare", "desk", "edge", "--results-dir", str(reports), "--out", str(blocker / "sub")]) == 2
+    assert main(["report", "desk", "--results-dir", str(reports), "--out", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("harness: error: cannot write to") == 2 and "Traceback" not in err

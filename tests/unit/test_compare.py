@@ -137,3 +137,13 @@ def test_power_mode_comes_from_the_telemetry_preflight_facts():
     comparison = compare([stored("r1", "tx2", [maxn]), stored("r2", "tx2b", [low])])
     assert comparison.differences["k"]["power_mode"] == ["MAXN, jetson_clocks on", "MAXQ, jetson_clocks off"]
     assert comparison.rows[1]["total_time_ratio"] == 2.0
+
+
+def test_repeats_pool_their_steady_steps():
+    one = {**res("k"), "dir": "k-r1"}
+    two = {**res("k"), "dir": "k-r2"}
+    data = {"k-r1": steps_data([[9.0], [0.1] * 10]), "k-r2": steps_data([[9.0], [0.3] * 10], batch_size=64)}
+    run = stored("r1", "a", [one, two])
+    row = compare([run], load=lambda run, result: data[result["dir"]]).rows[0]
+    assert row["steady_steps"] == 20 and row["repeats_ok"] == 2
+    assert abs(row["samples_per_sec"] - (10 * 32 + 10 * 64) / (10 * 0.1 + 10 * 0.3)) < 1e-9
