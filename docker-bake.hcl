@@ -78,6 +78,25 @@ variable "SKLEARN_LATEST_VERSION" {
   default = "1.6.1"
 }
 
+variable "PILLOW_PY36_VERSION" {
+  # last Pillow with cp36 wheels (x86_64 and aarch64); empty: do not install it
+  default = "8.4.0"
+}
+variable "PILLOW_VERSION" {
+  default = "10.4.0"
+}
+variable "HUB_PY36_VERSION" {
+  # tensorflow-hub for TF 1.15 to 2.15 (Python 3.6 and newer); empty: do not install it
+  default = "0.12.0"
+}
+variable "HUB_VERSION" {
+  default = "0.12.0"
+}
+variable "HUB_LATEST_VERSION" {
+  # TF >= 2.16: needs tf-keras (PIP_EXTRA below)
+  default = "0.16.1"
+}
+
 # --- shared settings ------------------------------------------------------------------------
 target "_common" {
   context = "."
@@ -109,6 +128,8 @@ target "tx2" {
     BASE_IMAGE      = TX2_BASE
     TF_VERSION      = TF2_VERSION
     SKLEARN_VERSION = SKLEARN_PY36_VERSION
+    PILLOW_VERSION  = PILLOW_PY36_VERSION
+    HUB_VERSION     = HUB_PY36_VERSION
   }
 }
 target "tx2-tf1" {
@@ -118,6 +139,8 @@ target "tx2-tf1" {
     BASE_IMAGE      = TX2_TF1_BASE
     TF_VERSION      = TF1_VERSION
     SKLEARN_VERSION = SKLEARN_PY36_VERSION
+    PILLOW_VERSION  = PILLOW_PY36_VERSION
+    HUB_VERSION     = HUB_PY36_VERSION
   }
 }
 
@@ -129,6 +152,8 @@ target "rtx2080" {
     BASE_IMAGE      = RTX2080_BASE
     TF_VERSION      = TF2_VERSION
     SKLEARN_VERSION = SKLEARN_PY38_VERSION
+    PILLOW_VERSION  = PILLOW_VERSION
+    HUB_VERSION     = HUB_VERSION
   }
 }
 target "rtx2080-tf1" {
@@ -138,6 +163,8 @@ target "rtx2080-tf1" {
     BASE_IMAGE      = RTX2080_TF1_BASE
     TF_VERSION      = TF1_VERSION
     SKLEARN_VERSION = SKLEARN_PY36_VERSION
+    PILLOW_VERSION  = PILLOW_PY36_VERSION
+    HUB_VERSION     = HUB_PY36_VERSION
   }
 }
 target "cuda-latest" {
@@ -147,6 +174,8 @@ target "cuda-latest" {
     BASE_IMAGE      = CUDA_LATEST_BASE
     TF_VERSION      = TF_LATEST_VERSION
     SKLEARN_VERSION = SKLEARN_LATEST_VERSION
+    PILLOW_VERSION  = PILLOW_VERSION
+    HUB_VERSION     = HUB_LATEST_VERSION
     # Keras 2 for tf.keras / TF-Hub under TF >= 2.16 (with TF_USE_LEGACY_KERAS=1)
     PIP_EXTRA = "tf-keras~=${TF_LATEST_VERSION}"
   }

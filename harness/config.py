@@ -38,6 +38,7 @@ class Target:
     price_usd: float | None = None
     notes: str = ""
     cache_dir: str = ""
+    work_volume: str = "harness-work"  # docker: named volume for bottlenecks, exports, generated data
     shm_size: str = ""
     mem_limit: str = ""
     timeout_s: float = 3600.0

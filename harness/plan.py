@@ -88,4 +88,17 @@ def expand(suite: Suite, overrides: list[tuple[str | None, str, Any]], repeat: i
                 if spec.dir_name not in planned:  # two sweeps that meet (e.g. the baseline) run it once
                     planned.add(spec.dir_name)
                     plan.append(spec)
-    return plan
+    return _label_by_differences(plan)
+
+
+def _label_by_differences(plan: list[JobSpec]) -> list[JobSpec]:
+    """Label each job by the parameters that tell it apart from the suite's other jobs of the
+    same name (sweeps and separate entries alike), in the order the sweep or --set gave them."""
+    labelled = []
+    for spec in plan:
+        others = [other.params for other in plan if other.job == spec.job]
+        differing = [key for key in spec.params if any(o.get(key) != spec.params[key] for o in others)]
+        order = list(spec.varied) + sorted(k for k in differing if k not in spec.varied)
+        varied = {key: spec.params[key] for key in order if key in differing or key in spec.varied}
+        labelled.append(dataclasses.replace(spec, varied=varied))
+    return labelled

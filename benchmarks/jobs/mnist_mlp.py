@@ -25,6 +25,12 @@ PARAMS = {
 }
 
 
+def prepare(params, keras, cache_dir):
+    """What `harness prepare` fetches into the cache for these parameters."""
+    return [data.fetch(keras, "mnist.npz", data.MNIST_URL, cache_dir, data.MNIST_SHA256)] \
+        if params["dataset"] == "mnist" else []
+
+
 def build_model(keras, params):
     regularizer = keras.regularizers.l2(params["l2"]) if params["l2"] > 0 else None
     layers = [compat.input_layer(keras, (28, 28)), keras.layers.Flatten()]

@@ -42,6 +42,14 @@ PARAMS = {
 }
 
 
+def prepare(params, keras, cache_dir):
+    """What `harness prepare` fetches into the cache: the dataset and the ImageNet weights."""
+    fetched = [images.flower_photos(keras, cache_dir)] if params["dataset"] == "flower_photos" else []
+    size = params["image_size"] or models.default_size(params["architecture"])
+    weights = models.keras_weights(keras, params["architecture"], size, params["weights"], cache_dir)
+    return fetched + ([weights] if weights else [])
+
+
 def bottleneck_folder(work_dir, params, size, device):
     """One cache per backbone (weights, size and, for random weights, the seed decide the
     features) and per machine and device, so a CPU run times its own bottlenecks, as the seed's

@@ -39,6 +39,16 @@ PARAMS = {
 }
 
 
+def prepare(params, keras, cache_dir):
+    """What `harness prepare` fetches into the cache: the dataset and the backbone."""
+    fetched = [images.flower_photos(keras, cache_dir)] if params["dataset"] == "flower_photos" else []
+    if params["model"].startswith(models.KERAS_PREFIX):
+        architecture = params["model"][len(models.KERAS_PREFIX):]
+        weights = models.keras_weights(keras, architecture, params["image_size"], params["weights"], cache_dir)
+        return fetched + ([weights] if weights else [])
+    return fetched + [models.resolve_hub(params["model"], cache_dir)]
+
+
 def _keras_for(tf, params):
     """tf.keras, except that TF-Hub layers and ImageDataGenerator need the Keras 2 API."""
     if params["loader"] == "generator" or not params["model"].startswith(models.KERAS_PREFIX):

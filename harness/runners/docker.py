@@ -37,7 +37,6 @@ LABEL_OWNER = "io.harness.owner"  # "<hostname>:<pid>" of the harness that start
 OUT_DIR = "/out"
 CACHE_DIR = "/cache"
 WORK_DIR = "/work"
-WORK_VOLUME = "harness-work"  # bottlenecks, exports and generated datasets, kept between jobs on the engine
 ARCHITECTURES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm64/v8": "aarch64"}
 ENGINE_TIMEOUT_S = 60
 
@@ -169,7 +168,8 @@ class DockerRunner:
         if target.gpus:
             count = -1 if target.gpus == "all" else int(target.gpus)
             options["device_requests"] = [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
-        options["volumes"] = {WORK_VOLUME: {"bind": WORK_DIR, "mode": "rw"}}
+        # bottlenecks, exports and generated datasets, kept between jobs and runs on the engine
+        options["volumes"] = {target.work_volume: {"bind": WORK_DIR, "mode": "rw"}}
         if target.cache_dir:
             options["volumes"][target.cache_dir] = {"bind": CACHE_DIR, "mode": "ro"}
         return options

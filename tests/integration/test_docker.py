@@ -24,6 +24,7 @@ from ..conftest import REPO, harness_process, only_run, read_results, run_harnes
 STANDIN_TF27 = "harness-standin/tf2.7:amd64"
 STANDIN_ARM64 = "harness-standin/py3-sklearn:arm64"
 TAG = "test"
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 TARGETS = f"""
 [targets.rtx-test]
 runner = "docker"
@@ -64,11 +65,18 @@ def client():
     return engine
 
 
+def ca_option() -> list[str]:
+    """pip inside the build reaches the package index through this machine's proxy CA."""
+    return ["--ca-file", HOST_CA] if Path(HOST_CA).is_file() else []
+
+
 @pytest.fixture(scope="session")
 def images(client, tmp_path_factory):
     """harness build (docker buildx bake) of rtx2080 and tx2 from the stand-in bases."""
     built = subprocess.run([sys.executable, "-m", "harness", "build", "rtx2080", "tx2", "--var", f"TAG={TAG}",
-                            "--var", f"RTX2080_BASE={STANDIN_TF27}", "--var", f"TX2_BASE={STANDIN_ARM64}"],
+                            "--var", f"RTX2080_BASE={STANDIN_TF27}", "--var", f"TX2_BASE={STANDIN_ARM64}",
+                            # the arm64 stand-in has neither TF nor wheels for Pillow 8.4 (Python 3.11)
+                            "--var", "PILLOW_PY36_VERSION=", "--var", "HUB_PY36_VERSION=", *ca_option()],
                            cwd=tmp_path_factory.mktemp("build"), capture_output=True, text=True, timeout=1200)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     return {"rtx2080": client.images.get(f"harness-rtx2080:{TAG}"), "tx2": client.images.get(f"harness-tx2:{TAG}")}
@@ -130,6 +138,32 @@ def test_quickstart_in_the_tf27_image_compares_with_a_local_run(workdir, client)
     assert compared.code == 0, compared.err
     summary = pd.read_csv(results / "compare" / "local_vs_rtx-test" / "summary.csv")
     assert len(summary) == 8 and summary.throughput_ratio.notna().all()
+
+
+def test_hw5_offline_runs_in_the_tf27_image(workdir, client):
+    """Every lab job in the TX2 image's TF version (the TF 2.7 stand-in): TF1 graph-mode retrain,
+    the Keras 2 ImageDataGenerator path, exports handed to label_image through the work volume."""
+    volume = f"harness-work-test-{os.getpid()}"
+    (workdir / "harness.toml").write_text(TARGETS + f"""
+[targets.rtx-labs]
+runner = "docker"
+platform = "linux/amd64"
+image = "harness-rtx2080:{TAG}"
+work_volume = "{volume}"
+""")
+    try:
+        done = run_harness("run", "--target", "rtx-labs", "--suite", "hw5-offline", "--results-dir", "res",
+                           cwd=workdir, timeout=1500)
+        assert done.code == 0, done.out[-3000:] + done.err[-3000:]
+        results = read_results(only_run(workdir / "res"))
+        statuses = {r["label"]: r["status"] for r in results}
+        assert {s for label, s in statuses.items() if "device=gpu" not in label} == {"ok"}, statuses
+        assert all(r["metrics"]["device"] == "cpu" for r in results if r["status"] == "ok")
+        labelled = [r["metrics"] for r in results if r["job"] == "label_image"]
+        assert sorted(m["input_size"] for m in labelled) == [224, 299]
+        assert harness_containers(client) == []
+    finally:
+        client.volumes.get(volume).remove(force=True)
 
 
 def test_arm64_image_needs_emulate_and_is_marked_emulated(workdir):

@@ -45,7 +45,7 @@ def test_user_suite_is_validated(tmp_path):
 
 
 def test_unknown_names_list_the_known_ones():
-    with pytest.raises(UsageError, match=r"unknown suite 'nope' \(known: hw5-mnist, quickstart"):
+    with pytest.raises(UsageError, match=r"unknown suite 'nope' \(known: hw5, hw5-mnist, hw5-offline, quickstart"):
         config.load_suite("nope", {})
     with pytest.raises(UsageError, match=r"unknown target 'tx9' \(known: .*local.*rtx2080.*tx2"):
         config.get_target(config.load_targets({}), "tx9")

@@ -51,3 +51,11 @@ def test_override_of_a_parameter_no_job_takes_is_refused():
         expand(suite, parse_overrides(["bogus=1"]))
     with pytest.raises(UsageError, match="parameter 'epochs' must be a int"):
         expand(suite, parse_overrides(["epochs=many"]))
+
+
+def test_labels_name_what_tells_jobs_of_one_name_apart():
+    suite = Suite("s", "", (SuiteEntry("mnist_mlp", {"epochs": 1}, {"l2": [0.0, 0.1]}),
+                            SuiteEntry("mnist_mlp", {"epochs": 2, "l2": 0.0}, {})), "test")
+    labels = [spec.label for spec in expand(suite, [])]
+    assert labels == ["mnist_mlp l2=0.0 epochs=1", "mnist_mlp l2=0.1 epochs=1",
+                      "mnist_mlp epochs=2 l2=0.0"]
