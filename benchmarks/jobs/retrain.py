@@ -28,6 +28,7 @@ PARAMS = {
     "dataset": Param("flower_photos", "flower_photos (cached download), generated, or a folder of class folders"),
     "generated_classes": Param(5, "classes of the generated dataset"),
     "generated_images": Param(40, "images per class of the generated dataset"),
+    "generated_size": Param(64, "height and width of the generated JPEGs"),
     "learning_rate": Param(0.01, "gradient descent learning rate (the seed tried 0.005, 0.01 and 1.0)"),
     "how_many_training_steps": Param(4000, "training steps"),
     "train_batch_size": Param(100, "bottlenecks per training step"),
@@ -198,7 +199,7 @@ def run(params, emitter, context):
     keras = models.keras2(tf)
     size = params["image_size"] or models.default_size(params["architecture"])
     shape = {"classes": params["generated_classes"], "per_class": params["generated_images"],
-             "seed": params["seed"]}
+             "size": params["generated_size"], "seed": params["seed"]}
     folder = images.resolve(params["dataset"], keras, context["cache_dir"], context["work_dir"], shape)
     classes, items = images.list_images(folder)
     names = images.split(items, params["validation_percentage"], params["testing_percentage"])

@@ -23,6 +23,7 @@ PARAMS = {
     "dataset": Param("flower_photos", "flower_photos (cached download), generated, or a folder of class folders"),
     "generated_classes": Param(5, "classes of the generated dataset"),
     "generated_images": Param(40, "images per class of the generated dataset"),
+    "generated_size": Param(64, "height and width of the generated JPEGs"),
     "image_size": Param(224, "input height and width"),
     "batch_size": Param(32, "images per training step (the lab: 32, 115 steps on 3,670 photos)"),
     "epochs": Param(2, "training epochs"),
@@ -185,7 +186,7 @@ def run(params, emitter, context):
         raise compat.Unsupported("transfer is the TF2 lab; on TensorFlow %s run the retrain job" % tf.__version__)
     keras = _keras_for(tf, params)
     shape = {"classes": params["generated_classes"], "per_class": params["generated_images"],
-             "seed": params["seed"]}
+             "size": params["generated_size"], "seed": params["seed"]}
     folder = images.resolve(params["dataset"], keras, context["cache_dir"], context["work_dir"], shape)
     batch_size, retries = params["batch_size"], []
     while True:
