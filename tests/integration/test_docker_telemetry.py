@@ -10,6 +10,8 @@ import re
 
 import pandas as pd
 
+from harness import config
+
 from ..conftest import REPO, only_run, read_results, run_harness
 from .test_docker import client, images  # noqa: F401 - the shared engine and image fixtures
 
@@ -67,3 +69,25 @@ def test_auto_without_gpu_or_board_says_why_once(tmp_path, client, images):  # n
     assert result["metrics"]["power_mean_w"] is None
     assert result["telemetry"]["device"]["cpu_cores"] > 0  # the engine host's, read in the sidecar
     assert "not on PATH" in result["telemetry"]["unavailable_sources"]["tegrastats"]
+
+
+def test_gpu_memory_is_attributed_to_the_job_by_its_host_pids(client, images, tmp_path):  # noqa: F811
+    """NVML (in a host-PID sidecar) reports host PIDs; `docker top` gives the job's: they must meet."""
+    from harness.telemetry.base import TelemetryWriter
+    from harness.telemetry.sidecar import Sidecar
+
+    job = client.containers.run("harness-rtx2080:test", entrypoint=["sleep", "30"], detach=True,
+                                labels={"io.harness.run": "attribution-test"})
+    try:
+        top = job.top()
+        job_pid = int(top["Processes"][0][top["Titles"].index("PID")])
+        writer = TelemetryWriter(tmp_path / "telemetry.csv")
+        target = config.load_targets({})["rtx2080"]
+        sidecar = Sidecar(client, target, ["nvml"], {}, writer)
+        sidecar.job_started(job)
+        sidecar._handle({"kind": "sample", "source": "nvml", "t": 1.0, "wall_time": 2.0,
+                         "values": {"power_w": 50.0, "gpu_processes": {str(job_pid): 700.0, "1": 64.0}}})
+        writer.close()
+        assert sidecar.rows[0]["gpu_memory_job_mb"] == 700.0  # the job's own, not pid 1's
+    finally:
+        job.remove(force=True)
