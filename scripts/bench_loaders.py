@@ -1,5 +1,6 @@
 """Interleaved runs of the transfer job with loader=generator and loader=tfdata: same model,
 same generated images, alternating order, so drift (thermal, other load) hits both alike.
+Both run on the Keras 2 API (TF_USE_LEGACY_KERAS=1), since the generator loader needs it.
 
     .venv/bin/python scripts/bench_loaders.py [--pairs 3] [--epochs 3] [--image-size 160]
 
@@ -9,6 +10,7 @@ ratio generator / tfdata (> 1: tf.data is faster). A benchmark, not a test.
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -41,7 +43,8 @@ def main() -> None:
                 out = Path(tmp) / f"{loader}-{pair}"
                 subprocess.run([sys.executable, "-m", "benchmarks", "transfer", "--params",
                                 json.dumps({**params, "loader": loader}), "--out", str(out),
-                                "--cache-dir", str(Path(tmp) / "cache")], check=True, capture_output=True)
+                                "--cache-dir", str(Path(tmp) / "cache")], check=True, capture_output=True,
+                               env={**os.environ, "TF_USE_LEGACY_KERAS": "1"})
                 times[loader].append(steady_epoch_seconds(out))
                 print(f"pair {pair} {loader:9s} steady epoch {times[loader][-1]:.3f} s", flush=True)
     ratios = [g / t for g, t in zip(times["generator"], times["tfdata"])]
