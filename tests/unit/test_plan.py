@@ -59,3 +59,21 @@ def test_labels_name_what_tells_jobs_of_one_name_apart():
     labels = [spec.label for spec in expand(suite, [])]
     assert labels == ["mnist_mlp l2=0.0 epochs=1", "mnist_mlp l2=0.1 epochs=1",
                       "mnist_mlp epochs=2 l2=0.0"]
+
+
+def test_hw5_covers_every_experiment_of_the_seed():
+    plan = expand(load_suite("hw5", {}), [])
+    by_job = {job: [s.params for s in plan if s.job == job] for job in ("mnist_mlp", "transfer", "retrain")}
+    assert sorted({p["l2"] for p in by_job["mnist_mlp"]}) == [0.0, 1e-5, 1e-4, 1e-3]
+    assert sorted({p["dropout"] for p in by_job["mnist_mlp"]}) == [0.05, 0.2, 0.5]
+    assert {(p["trainable"], p["device"]) for p in by_job["transfer"]} == \
+        {(False, "gpu"), (False, "cpu"), (True, "gpu"), (True, "cpu")}
+    assert all(p["batch_size"] == 32 and p["dataset"] == "flower_photos" for p in by_job["transfer"])
+    retrain = by_job["retrain"]
+    assert {p["learning_rate"] for p in retrain} == {0.005, 0.01, 1.0}
+    assert {(p["architecture"], p["device"]) for p in retrain if p["learning_rate"] == 0.01} == \
+        {(a, d) for a in ("mobilenet_v2", "inception_v3") for d in ("cpu", "gpu")}
+    exports = {p["export_as"] for p in retrain if p["export_as"]}
+    assert exports == {s.params["export"] for s in plan if s.job == "label_image"}
+    assert plan.index(next(s for s in plan if s.job == "label_image")) > max(
+        i for i, s in enumerate(plan) if s.job == "retrain")  # label_image runs after the exports
