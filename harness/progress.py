@@ -61,6 +61,9 @@ class RunDisplay:
                                                             f"step {event['step'] + 1}")
         elif kind == "epoch":
             self.progress.advance(self._job)
+        elif kind == "progress":  # a long phase before training, e.g. retrain's bottlenecks
+            self.progress.update(self._job, description=f"{self._label} {escape(str(event.get('phase')))} "
+                                                        f"{event.get('done')}/{event.get('total')}")
         elif kind == "start":
             self.progress.update(self._job, description=f"{self._label} running")
 
