@@ -92,6 +92,10 @@ variable "HUB_PY36_VERSION" {
 variable "HUB_VERSION" {
   default = "0.12.0"
 }
+variable "JTOP_VERSION" {
+  # jetson-stats in the Jetson images, matching the device's jtop service; empty: not installed
+  default = ""
+}
 variable "HUB_LATEST_VERSION" {
   # TF >= 2.16: needs tf-keras (PIP_EXTRA below)
   default = "0.16.1"
@@ -130,6 +134,7 @@ target "tx2" {
     SKLEARN_VERSION = SKLEARN_PY36_VERSION
     PILLOW_VERSION  = PILLOW_PY36_VERSION
     HUB_VERSION     = HUB_PY36_VERSION
+    JTOP_VERSION    = JTOP_VERSION
   }
 }
 target "tx2-tf1" {
@@ -141,6 +146,7 @@ target "tx2-tf1" {
     SKLEARN_VERSION = SKLEARN_PY36_VERSION
     PILLOW_VERSION  = PILLOW_PY36_VERSION
     HUB_VERSION     = HUB_PY36_VERSION
+    JTOP_VERSION    = JTOP_VERSION
   }
 }
 

@@ -21,12 +21,16 @@ ARG PIP_EXTRA=""
 # labs; each is skipped when the base already has it, or when its version is set empty.
 ARG PILLOW_VERSION=8.4.0
 ARG HUB_VERSION=0.12.0
+# The jtop client must match the jetson-stats service on the device (`jtop -v` there), so it
+# is opt-in: set JTOP_VERSION (e.g. 4.3.2). Without it the telemetry sidecar uses tegrastats.
+ARG JTOP_VERSION=""
 RUN --mount=type=secret,id=ca,required=false \
     set -e; \
     reqs="$PIP_EXTRA"; \
     python3 -c 'import sklearn' 2>/dev/null || reqs="scikit-learn==$SKLEARN_VERSION $reqs"; \
     python3 -c 'import PIL' 2>/dev/null || [ -z "$PILLOW_VERSION" ] || reqs="Pillow==$PILLOW_VERSION $reqs"; \
     python3 -c 'import tensorflow_hub' 2>/dev/null || [ -z "$HUB_VERSION" ] || reqs="tensorflow-hub==$HUB_VERSION $reqs"; \
+    [ -z "$JTOP_VERSION" ] || reqs="jetson-stats==$JTOP_VERSION $reqs"; \
     if [ -z "$(echo $reqs)" ]; then echo "job dependencies already present"; exit 0; fi; \
     if [ -f /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi; \
     export PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_BREAK_SYSTEM_PACKAGES=1; \
