@@ -101,6 +101,7 @@ def device_metrics(events: Sequence[dict], telemetry: Sequence[dict], idle_power
     seconds = window[1] - window[0] if window else None
     net = energy - idle_power_w * seconds if energy is not None and idle_power_w is not None else None
     clocks = [v for _, v in series(telemetry, "sm_clock_mhz")]
+    jetson_clocks = [v for _, v in series(telemetry, "gpu_freq_mhz")]  # jtop / tegrastats GR3D_FREQ
     masks = [int(v) for _, v in series(telemetry, "throttle_reasons")]
     return {
         "gpu_util_mean_percent": _round(_mean(util), 1),
@@ -121,6 +122,8 @@ def device_metrics(events: Sequence[dict], telemetry: Sequence[dict], idle_power
         "throttle_reasons": sorted({n for mask in masks for n in throttle_names(mask)}) if masks else None,
         "sm_clock_min_mhz": min(clocks) if clocks else None,
         "sm_clock_max_mhz": max(clocks) if clocks else None,
+        "gpu_freq_min_mhz": min(jetson_clocks) if jetson_clocks else None,
+        "gpu_freq_max_mhz": max(jetson_clocks) if jetson_clocks else None,
         "temperature_peak_c": _peak(telemetry, "temperature_c"),
     }
 

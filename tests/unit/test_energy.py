@@ -59,12 +59,14 @@ def test_device_metrics_prefer_the_counter_and_subtract_idle():
 
 
 def test_without_a_counter_power_is_integrated_and_nothing_is_zero():
-    telemetry = [{"t": 11.0 + i, "power_w": p, "ram_used_mb": 2000.0 + i, "shared_ram_mb": 300.0}
-                 for i, p in enumerate([3.0, 5.0, 5.0, 3.0])]
+    telemetry = [{"t": 11.0 + i, "power_w": p, "ram_used_mb": 2000.0 + i, "shared_ram_mb": 300.0,
+                  "gpu_freq_mhz": f} for i, (p, f) in enumerate([(3.0, 1300.5), (5.0, 1300.5), (5.0, 854.0),
+                                                                  (3.0, 1300.5)])]
     m = device_metrics(steps(), telemetry)
     # samples at 11, 12, 13, 14 s; window 12..14: (5 + 5) / 2 + (5 + 3) / 2 = 9 J
     assert m["energy_j"] == 9.0 and m["energy_method"] == "integrated"
     assert m["ram_peak_mb"] == 2003.0 and m["shared_ram_peak_mb"] == 300.0
+    assert (m["gpu_freq_min_mhz"], m["gpu_freq_max_mhz"]) == (854.0, 1300.5)  # a Jetson GPU clock drop
     assert m["net_energy_j"] is None and m["throttled_share"] is None and m["gpu_memory_peak_mb"] is None
 
 
