@@ -72,6 +72,8 @@ def build_parser() -> Parser:
                      help="override a parameter in every job that has it (repeatable)")
     run.add_argument("--repeat", type=int, default=1, help="run every job N times (default: 1)")
     run.add_argument("--timeout", type=float, help="per-job timeout in seconds (default: the target's)")
+    run.add_argument("--resume", metavar="RUN_ID",
+                     help="complete a stopped run: re-run only its jobs that did not end ok, in the same run folder")
     results_option(run)
 
     listing = commands.add_parser("list", help="list targets, suites, jobs or stored runs")
@@ -128,7 +130,14 @@ def build_parser() -> Parser:
 
 def cmd_run(args, cfg, console: Console) -> int:
     known = config.load_targets(cfg)
-    names = args.target or ["local"]
+    resumed = None
+    if args.resume is not None:
+        resumed = start_resume(args, known, console)
+        if resumed is None:
+            return ExitStatus.OK
+        names = [resumed.target.name]
+    else:
+        names = args.target or ["local"]
     if len(set(names)) != len(names):
         raise UsageError("each --target may be given once")
     targets = [config.get_target(known, name) for name in names]
@@ -138,10 +147,18 @@ def cmd_run(args, cfg, console: Console) -> int:
         targets = [dataclasses.replace(target, timeout_s=args.timeout) for target in targets]
     if args.repeat < 1:
         raise UsageError("--repeat must be 1 or more")
-    suite = config.single_job_suite(args.job) if args.job else config.load_suite(args.suite or "quickstart", cfg)
-    plan = expand(suite, parse_overrides(args.set), args.repeat)
-    prepare_results_dir(args.results_dir)
-    queues = [Queue(target, runner_for(target, args.emulate)) for target in targets]
+    if resumed is not None:
+        suite, plan = resumed.suite, resumed.plan
+        emulated = bool(resumed.manifest.get("emulated"))
+        queues = [Queue(targets[0], runner_for(targets[0], args.emulate or emulated), resume=resumed.path)]
+        if queues[0].runner.emulated != emulated:
+            raise UsageError(f"cannot resume run {resumed.run_id}: it ran {'emulated' if emulated else 'natively'}, "
+                             f"this engine runs the target {'emulated' if queues[0].runner.emulated else 'natively'}")
+    else:
+        suite = config.single_job_suite(args.job) if args.job else config.load_suite(args.suite or "quickstart", cfg)
+        plan = expand(suite, parse_overrides(args.set), args.repeat)
+        prepare_results_dir(args.results_dir)
+        queues = [Queue(target, runner_for(target, args.emulate)) for target in targets]
     for queue in queues:
         for warning in getattr(queue.runner, "warnings", []):
             console.print(f"[yellow]warning[/]: {escape(warning)}")
@@ -167,6 +184,24 @@ def cmd_run(args, cfg, console: Console) -> int:
         return ExitStatus.INTERRUPTED
     ok = all(r["status"] in ("ok", "skipped") for queue in queues for r in queue.results)
     return ExitStatus.OK if ok else ExitStatus.JOB_NOT_OK
+
+
+def start_resume(args, known, console: Console):
+    """The run --resume completes (None when nothing is left to run); refuses other plan options."""
+    from .resume import resumable
+    given = [flag for flag, value in (("--target", args.target), ("--suite", args.suite), ("--job", args.job),
+                                      ("--set", args.set), ("--repeat", args.repeat != 1)) if value]
+    if given:
+        raise UsageError(f"--resume re-runs the stored run's own plan; drop {', '.join(given)}")
+    resumed = resumable(args.results_dir, args.resume, known)
+    if not resumed.todo:
+        console.print(f"nothing to resume: every job of run {escape(resumed.run_id)} ended ok")
+        return None
+    if resumed.changed:
+        console.print(f"[yellow]warning[/]: target '{escape(resumed.target.name)}' changed since the run "
+                      f"({escape(', '.join(resumed.changed))}); the re-run jobs use the current settings")
+    console.print(f"resuming run {escape(resumed.run_id)}: {len(resumed.todo)} of {len(resumed.plan)} job(s) to run")
+    return resumed
 
 
 def cmd_list(args, cfg, console: Console) -> int:

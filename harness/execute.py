@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from .metrics import job_metrics
 from .plan import JobSpec
 from .lock import LockCancelled, engine_key, engine_lock
 from .progress import RunDisplay, make_progress
-from .results import RunWriter, now_iso
+from .results import RunWriter, load_run, now_iso
 from .runners.base import JobOutcome, Runner, RunInterrupted
 
 
@@ -31,7 +32,8 @@ def manifest_for(target: Target, suite: Suite, plan: list[JobSpec], runner: Runn
         "host": host_facts(),
         "harness_version": __version__,
         "jobs_version": jobs_version,
-        "jobs": [{"key": s.key, "dir": s.dir_name, "job": s.job, "label": s.label, "repeat": s.repeat}
+        "jobs": [{"key": s.key, "dir": s.dir_name, "job": s.job, "label": s.label, "repeat": s.repeat,
+                  "params": s.params, "varied": s.varied}  # params and varied: what --resume re-runs
                  for s in plan],
     }
 
@@ -64,12 +66,24 @@ def skipped(spec: JobSpec, reason: str, emulated: bool) -> dict[str, Any]:
 
 
 def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path,
-            runner: Runner, display: RunDisplay) -> tuple[RunWriter, list[dict[str, Any]]]:
+            runner: Runner, display: RunDisplay, resume: Path | None = None) -> tuple[RunWriter, list[dict[str, Any]]]:
     """Run every job in order. On interrupt, the running job is stored as `interrupted`, the rest
-    as `skipped`, the run as `interrupted`, and RunInterrupted propagates."""
-    writer = RunWriter(results_dir, manifest_for(target, suite, plan, runner))
-    emulated = runner.emulated
+    as `skipped`, the run as `interrupted`, and RunInterrupted propagates.
+
+    With `resume` (a run folder), the jobs that already ended ok there are kept and only the
+    others run, into the same folder (read under the engine lock, so two resumes never overlap)."""
     results: list[dict[str, Any]] = []
+    if resume is None:
+        writer = RunWriter(results_dir, manifest_for(target, suite, plan, runner))
+    else:
+        writer = RunWriter.reopen(resume, runner.facts)
+        results = kept_results(resume, plan)
+        kept = {result["dir"] for result in results}
+        for spec in plan:
+            if spec.dir_name not in kept and (resume / spec.dir_name).is_dir():
+                shutil.rmtree(resume / spec.dir_name)  # a partial attempt: events, telemetry, steps cache
+        plan = [spec for spec in plan if spec.dir_name not in kept]
+    emulated = runner.emulated
     display.start(writer.run_id, writer.path, len(plan))
     try:
         for index, spec in enumerate(plan):
@@ -95,6 +109,19 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
     return writer, results
 
 
+def kept_results(run_path: Path, plan: list[JobSpec]) -> list[dict[str, Any]]:
+    """The stored results a resumed run keeps: jobs that ended ok, and jobs that ran and skipped
+    themselves (no GPU here); not the ones the harness skipped because the run was interrupted."""
+    stored = {result["dir"]: result for result in load_run(run_path).results}
+    kept = []
+    for spec in plan:
+        result = stored.get(spec.dir_name)
+        if result is not None and (result["status"] == "ok" or
+                                   (result["status"] == "skipped" and result.get("started") is not None)):
+            kept.append(result)
+    return kept
+
+
 @dataclasses.dataclass
 class Queue:
     """One target's share of `harness run`: its runner, and what its run ended with."""
@@ -105,6 +132,7 @@ class Queue:
     results: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     interrupted: bool = False
     error: BaseException | None = None
+    resume: Path | None = None  # an existing run folder to complete (harness run --resume)
 
 
 def run_queues(queues: list[Queue], suite: Suite, plan: list[JobSpec], results_dir: Path, console) -> None:
@@ -119,7 +147,8 @@ def run_queues(queues: list[Queue], suite: Suite, plan: list[JobSpec], results_d
         display = RunDisplay(progress, queue.target.name, prefix=len(queues) > 1)
         try:
             with engine_lock(key, progress.console.print, stop):
-                queue.writer, queue.results = execute(queue.target, suite, plan, results_dir, queue.runner, display)
+                queue.writer, queue.results = execute(queue.target, suite, plan, results_dir, queue.runner, display,
+                                                       queue.resume)
         except (RunInterrupted, LockCancelled):
             queue.interrupted = True
         except BaseException as error:  # noqa: BLE001 - handed to the main thread

@@ -38,12 +38,16 @@ def now_iso() -> str:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True, default=str)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True, default=str)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk: no half-written temp file is left behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -88,6 +92,24 @@ class RunWriter:
         self.manifest = {"schema_version": SCHEMA_VERSION, "run_id": self.run_id, "status": "running",
                          "created": now_iso(), "finished": None, "pid": os.getpid(), **manifest}
         self._save()
+
+    @classmethod
+    def reopen(cls, path: Path, runner_facts: dict[str, Any]) -> "RunWriter":
+        """An existing run folder taken over by this process (`harness run --resume`): marked
+        running under this pid again, with the resumption logged in the manifest."""
+        writer = cls.__new__(cls)
+        writer.path = path
+        writer.manifest = read_json(path / RUN_FILE)
+        writer.run_id = writer.manifest["run_id"]
+        pid = writer.manifest.get("pid")
+        if writer.manifest.get("status") == "running" and pid != os.getpid() and _pid_alive(pid):
+            raise UsageError(f"run {writer.run_id} is still running (harness pid {pid}); wait for it or stop it first")
+        writer.manifest.setdefault("resumed", []).append(
+            {"at": now_iso(), "pid": os.getpid(), "previous_status": writer.manifest.get("status"),
+             "runner": runner_facts})
+        writer.manifest.update(status="running", pid=os.getpid(), finished=None)
+        writer._save()
+        return writer
 
     def _save(self) -> None:
         write_json_atomic(self.path / RUN_FILE, self.manifest)
@@ -142,11 +164,20 @@ def _pid_alive(pid: Any) -> bool:
     return True
 
 
+def _plain_name(name: Any) -> bool:
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name \
+        and "\0" not in name
+
+
 def load_run(path: Path) -> StoredRun:
     """One run and its job results; unreadable result files are skipped with a warning."""
     manifest = read_json(path / RUN_FILE)
     results = []
     for job in manifest.get("jobs", []):
+        if not _plain_name(job["dir"]):  # a job folder is one name inside the run: never a path out of it
+            warnings.warn(f"skipping job dir {job['dir']!r} of {path / RUN_FILE}: not a plain folder name",
+                          ResultsWarning, stacklevel=2)
+            continue
         result_path = path / job["dir"] / RESULT_FILE
         if not result_path.exists():
             continue

@@ -9,6 +9,7 @@ JOBS = {
     "transfer": "benchmarks.jobs.transfer",
     "retrain": "benchmarks.jobs.retrain",
     "label_image": "benchmarks.jobs.label_image",
+    "misbehave": "benchmarks.jobs.misbehave",  # fault injection for the harness's own tests
 }
 
 

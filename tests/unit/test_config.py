@@ -49,5 +49,5 @@ def test_unknown_names_list_the_known_ones():
         config.load_suite("nope", {})
     with pytest.raises(UsageError, match=r"unknown target 'tx9' \(known: .*local.*rtx2080.*tx2"):
         config.get_target(config.load_targets({}), "tx9")
-    with pytest.raises(UsageError, match=r"unknown job 'resnet' \(known: label_image, mnist_mlp"):
+    with pytest.raises(UsageError, match=r"unknown job 'resnet' \(known: label_image, misbehave, mnist_mlp"):
         config.single_job_suite("resnet")
