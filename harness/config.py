@@ -7,6 +7,7 @@ fix it without reading code.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
 from importlib import resources
@@ -49,8 +50,10 @@ class Target:
     source: str = ""
 
     def public(self) -> dict[str, Any]:
-        """The fields worth recording in a run manifest."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "source"}
+        """The fields worth recording in a run manifest (a password in docker_host masked)."""
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "source"}
+        fields["docker_host"] = re.sub(r"^([a-z]+://[^/@:]*):[^/@]*@", r"\1:***@", self.docker_host)
+        return fields
 
 
 _TARGET_TYPES = {f.name: f.type for f in dataclasses.fields(Target) if f.name not in ("name", "source")}
@@ -76,6 +79,10 @@ def read_toml(path: Path) -> dict[str, Any]:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path}: {error}") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except ValueError as error:  # an integer too long to convert
         raise UsageError(f"{path}: {error}") from None
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
@@ -116,10 +123,13 @@ def _check_telemetry(where: str, fields: dict[str, Any]) -> None:
         raise UsageError(f"{where}: {error}") from None
     if fields.get("preflight", "warn") not in POLICIES:
         raise UsageError(f"{where}: preflight must be one of {', '.join(POLICIES)}, got {fields['preflight']!r}")
-    for key in ("sample_interval_s", "idle_baseline_s"):
+    for key in ("sample_interval_s", "idle_baseline_s", "timeout_s"):
         value = fields.get(key, 1.0)
-        if value < 0 or (key == "sample_interval_s" and value == 0):
+        if not math.isfinite(value) or value < 0 or (key != "idle_baseline_s" and value == 0):
             raise UsageError(f"{where}: '{key}' must be a positive number of seconds, got {value!r}")
+    price = fields.get("price_usd")
+    if price is not None and (not math.isfinite(price) or price < 0):
+        raise UsageError(f"{where}: 'price_usd' must be a number of 0 or more, got {price!r}")
 
 
 def _builtin(name: str):
@@ -192,6 +202,8 @@ def single_job_suite(job: str) -> Suite:
 
 
 def check_job(job: Any, where: str):
+    if not isinstance(job, str):
+        raise UsageError(f"{where}: a job name must be a string, got {job!r}")
     try:
         return job_registry.load(job)
     except job_registry.UnknownJob as error:
@@ -227,6 +239,7 @@ def parse_suite(name: str, data: Any, source: str) -> Suite:
         if extra:
             raise UsageError(f"{here}: unknown key '{extra[0]}' (known: job, params, sweep)")
         job, params, sweep = raw["job"], raw.get("params", {}), raw.get("sweep", {})
+        check_job(job, here)  # also without params: an unknown or non-string name is a usage error
         if not isinstance(params, dict) or not isinstance(sweep, dict):
             raise UsageError(f"{here}: 'params' and 'sweep' must be tables")
         params = {key: check_param(job, key, value, here) for key, value in params.items()}

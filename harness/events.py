@@ -20,6 +20,8 @@ def parse_line(line: str) -> dict[str, Any] | None:
         event = json.loads(line[len(PREFIX):])
     except ValueError as error:
         raise BadEvent(f"invalid JSON: {error}") from None
+    except RecursionError:  # e.g. a line of 100,000 '['
+        raise BadEvent("invalid JSON: nested too deeply") from None
     if not isinstance(event, dict) or not isinstance(event.get("event"), str):
         raise BadEvent("not an event object")
     if event.get("v") != VERSION:

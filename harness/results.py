@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import json
 import os
 import secrets
@@ -30,6 +31,13 @@ RESULT_FILE = "result.json"
 
 class ResultsWarning(UserWarning):
     """A results file was skipped (corrupt, or written by a newer harness)."""
+
+
+class ResultsWriteError(UsageError):
+    """The results folder stopped taking writes during a run (full, over quota, read-only)."""
+
+
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
 
 
 def now_iso() -> str:

@@ -17,8 +17,9 @@ from typing import Any
 from .. import stats
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-EPOCH = re.compile(r"^Epoch (\d+)/(\d+)$")
-PROGRESS = re.compile(r"^(\d+)/(\d+)(?=\s|$)")
+# counts of at most 15 digits: longer ones are not Keras output (and int() refuses > 4,300 digits)
+EPOCH = re.compile(r"^Epoch (\d{1,15})/(\d{1,15})$")
+PROGRESS = re.compile(r"^(\d{1,15})/(\d{1,15})(?=\s|$)")
 DURATION = r"(\d+(?:\.\d+)?)(us|ms|s)"
 PER_STEP = re.compile(DURATION + r"/step\b")
 PER_EPOCH = re.compile(DURATION + r"/epoch\b")
