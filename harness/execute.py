@@ -19,7 +19,7 @@ from .metrics import job_metrics
 from .plan import JobSpec
 from .lock import LockCancelled, engine_key, engine_lock
 from .progress import RunDisplay, make_progress
-from .results import RunWriter, load_run, now_iso
+from .results import DISK_ERRNOS, ResultsWriteError, RunWriter, load_run, now_iso
 from .runners.base import JobOutcome, Runner, RunInterrupted
 
 
@@ -104,6 +104,16 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
             jobdata.load(writer.path / spec.dir_name)  # writes steps.npz now, so compare never parses JSON
             display.job_finished(spec, results[-1])
         writer.finish("complete")
+    except OSError as error:
+        if error.errno not in DISK_ERRNOS:
+            raise
+        try:
+            kept = sum(1 for r in load_run(writer.path).results if r["status"] == "ok")
+        except (OSError, ValueError):
+            kept = "earlier"
+        raise ResultsWriteError(f"cannot write results in {writer.path}: {error.strerror}; the run stopped, the "
+                                f"{kept} job(s) stored ok are kept; free space, then: harness run --resume "
+                                f"{writer.run_id}") from None
     finally:
         display.done()
     return writer, results

@@ -53,6 +53,7 @@ class StreamReader:
     def __init__(self, log_path: Path, on_event: EventCallback):
         self.events: list[dict[str, Any]] = []
         self.bad_lines = 0
+        self.write_error: OSError | None = None
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self._log = open(log_path, "w")
         self._on_event = on_event
@@ -62,17 +63,30 @@ class StreamReader:
             event = parse_line(line)
         except BadEvent as error:
             self.bad_lines += 1
-            self._log.write(f"[harness: bad event line: {error}] {line[:1000]}\n")
+            self._write(f"[harness: bad event line: {error}] {line[:1000]}\n")
             return
         if event is None:
-            self._log.write(line)
+            self._write(line)
             self.tail.append(line.rstrip("\n"))
             return
         self.events.append(event)
         self._on_event(event)
 
+    def _write(self, text: str) -> None:
+        """Log a line; a full results disk stops the log (the run reports it), never the reading:
+        a reader that died here would leave the job blocked on a full pipe."""
+        if self.write_error is not None:
+            return
+        try:
+            self._log.write(text)
+        except OSError as error:
+            self.write_error = error
+
     def close(self) -> None:
-        self._log.close()
+        try:
+            self._log.close()
+        except OSError as error:  # full disk: the result.json write that follows reports it
+            self.write_error = self.write_error or error
 
 
 def end_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:

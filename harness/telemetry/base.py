@@ -32,16 +32,25 @@ class TelemetryWriter:
         self._csv = csv.writer(self._handle)
         self._csv.writerow(COLUMNS)
         self._lock = threading.Lock()
+        self.write_error: OSError | None = None
 
     def write(self, source: str, row: dict[str, Any]) -> None:
         with self._lock:
-            for metric, value in row.items():
-                if metric not in ("t", "wall_time") and value is not None:
-                    self._csv.writerow((f"{row['t']:.3f}", f"{row['wall_time']:.3f}", source, metric, value))
-            self._handle.flush()
+            if self.write_error is not None:
+                return
+            try:
+                for metric, value in row.items():
+                    if metric not in ("t", "wall_time") and value is not None:
+                        self._csv.writerow((f"{row['t']:.3f}", f"{row['wall_time']:.3f}", source, metric, value))
+                self._handle.flush()
+            except OSError as error:  # a full results disk: samplers go on in memory, the run reports it
+                self.write_error = error
 
     def close(self) -> None:
-        self._handle.close()
+        try:
+            self._handle.close()
+        except OSError as error:
+            self.write_error = self.write_error or error
 
 
 class ThreadedSampler:
