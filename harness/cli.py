@@ -388,6 +388,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     console = Console(file=stdout, highlight=False, width=None if stdout.isatty() else 160)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        warnings.simplefilter("ignore", ResourceWarning)  # a socket the engine dropped is no news to users
         try:
             args = build_parser().parse_args(argv)
             cfg = config.load_config(args.config)

@@ -20,6 +20,7 @@ from typing import Any
 import docker
 import psutil
 import requests
+import urllib3
 from docker.errors import DockerException, ImageNotFound, NotFound
 
 from ..config import Target
@@ -39,6 +40,8 @@ CACHE_DIR = "/cache"
 WORK_DIR = "/work"
 ARCHITECTURES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm64/v8": "aarch64"}
 ENGINE_TIMEOUT_S = 60
+# what a request raises when the engine stops, restarts or its ssh link drops mid-call
+ENGINE_ERRORS = (DockerException, requests.RequestException, urllib3.exceptions.HTTPError)
 
 
 def connect(target: Target) -> docker.DockerClient:
@@ -177,8 +180,8 @@ class DockerRunner:
     def run_job(self, spec: JobSpec, job_dir: Path, on_event: EventCallback) -> JobOutcome:
         try:
             container = self.client.containers.create(self.target.image, **self.container_options(spec, job_dir))
-        except DockerException as error:
-            return JobOutcome("failed", f"could not create the container: {error}", None, [], [])
+        except ENGINE_ERRORS as error:
+            return JobOutcome("failed", self._engine_error("create the container", error), None, [], [])
         self._container = container
         writer = TelemetryWriter(job_dir / TELEMETRY_FILE)
         device = JobSidecar(self.client, self.target, self.device_sources, self.telemetry_reasons, self.device_facts,
@@ -195,12 +198,12 @@ class DockerRunner:
                 raise DockerException("the run was interrupted before the container started")
             container.start()
             device.job_started(container)
-        except DockerException as error:
+        except ENGINE_ERRORS as error:
             self._container = None
             self._remove(container)
             device.stop()
             writer.close()
-            outcome = JobOutcome("failed", f"could not start the container: {error}", None, [], [])
+            outcome = JobOutcome("failed", self._engine_error("start the container", error), None, [], [])
             if self._aborted.is_set():
                 outcome.status = "interrupted"
                 raise RunInterrupted(outcome) from None
@@ -227,7 +230,8 @@ class DockerRunner:
             (job_dir / "stderr.log").write_bytes(container.logs(stdout=False, stderr=True))
             self._copy_outputs(container, job_dir)
         except Exception as failure:  # noqa: BLE001 - engine restarted, network or ssh gone: say so
-            lost = f"lost contact with the Docker engine during the job: {type(failure).__name__}: {failure}"
+            lost = (f"lost contact with the Docker engine at {self.target.docker_host or 'the local socket'} during "
+                    f"the job (stopped or restarted?): {type(failure).__name__}: {failure}")
             state, telemetry = {}, sampler.stop()
         else:
             lost = None
@@ -257,6 +261,12 @@ class DockerRunner:
             raise RunInterrupted(outcome)
         return outcome
 
+    def _engine_error(self, doing: str, error: BaseException) -> str:
+        if isinstance(error, DockerException):
+            return f"could not {doing}: {error}"
+        return (f"could not {doing}: the Docker engine at {self.target.docker_host or 'the local socket'} does not "
+                f"answer ({type(error).__name__}: {error})")
+
     @staticmethod
     def _pump(container, reader: StreamReader) -> None:
         """Split the log stream (chunks, not lines) into lines for the reader."""
@@ -270,7 +280,7 @@ class DockerRunner:
                     pending = b""
                 for line in lines:
                     reader.feed(line.decode(errors="replace") + "\n")
-        except (DockerException, requests.RequestException):
+        except ENGINE_ERRORS:
             pass  # the engine went away; the outcome says so through the missing end event
         if pending:
             reader.feed(pending.decode(errors="replace") + "\n")
@@ -295,12 +305,12 @@ class DockerRunner:
     def _kill(container) -> None:
         try:
             container.kill()
-        except DockerException:
+        except ENGINE_ERRORS:
             pass
 
     @staticmethod
     def _remove(container) -> None:
         try:
             container.remove(force=True)
-        except DockerException:
+        except ENGINE_ERRORS:
             pass

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+import urllib3
 from docker.errors import DockerException
 
 from .base import TelemetryWriter, ThreadedSampler
@@ -64,5 +65,5 @@ class DockerStatsSampler(ThreadedSampler):
                 if self._stop.is_set():
                     return
                 self.record(parse_stats(stats))
-        except (DockerException, requests.RequestException, ValueError):
-            return  # the stream ends with the container or the engine
+        except (DockerException, requests.RequestException, urllib3.exceptions.HTTPError, ValueError):
+            return  # the stream ends with the container or the engine (a broken stream: urllib3's error)

@@ -202,13 +202,13 @@ class Sidecar:
             return self.rows
         try:
             self.container.stop(timeout=5)
-        except DockerException:
+        except (DockerException, requests.RequestException):
             pass
         if self._thread is not None:
             self._thread.join(timeout=10)
         try:
             self.container.remove(force=True)
-        except DockerException:
+        except (DockerException, requests.RequestException):
             pass
         self.container = None
         return self.rows
