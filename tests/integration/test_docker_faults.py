@@ -33,7 +33,7 @@ from ..conftest import CliResult, only_run  # noqa: E402
 
 IMAGE = "harness-fake:test"
 JOB_C = r"""
-/* A stand-in for the misbehave job (mode ok): start, a step every 0.1 s for `seconds`, end. */
+/* A stand-in for the misbehave job: mode ok (a step every 0.1 s for `seconds`) and alloc (`mb` MB). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +57,12 @@ int main(int argc, char **argv) {
     printf("@@harness-event {\"v\":1,\"event\":\"start\",\"t\":%.6f,\"job\":\"misbehave\",\"params\":%s}\n",
            start, params);
     fflush(stdout);
+    if (strstr(params, "\"mode\": \"alloc\"")) {
+        found = strstr(params, "\"mb\": ");
+        for (i = 0; i < (found ? atoi(found + 6) : 8); i++)
+            memset(malloc(1 << 20), 1, 1 << 20);  /* touched, so really used */
+        seconds = 0;
+    }
     while (now() - start < seconds) {
         double before = now();
         usleep(100000);
@@ -190,6 +196,14 @@ platform = "linux/amd64"
 image = "{IMAGE}"
 docker_host = "{engine.url}"
 telemetry = "docker"
+
+[targets.private-small]
+runner = "docker"
+platform = "linux/amd64"
+image = "{IMAGE}"
+docker_host = "{engine.url}"
+telemetry = "docker"
+mem_limit = "32m"
 """)
     (tmp_path / "home").mkdir()
     return tmp_path
@@ -280,3 +294,14 @@ def test_engine_killed_mid_job_then_restarted_and_resumed(workdir, engine):
     assert cleaned.code == 0 and "1 container(s) removed" in cleaned.out, cleaned.out + cleaned.err
     assert engine.client().containers.list(all=True, filters={"label": LABEL_RUN}) == []
     assert json.loads((run.path / "run.json").read_text())["resumed"][0]["previous_status"] == "complete"
+
+
+def test_a_job_killed_for_memory_is_oom_and_the_run_goes_on(workdir, engine):
+    (workdir / "suite.toml").write_text('[[jobs]]\njob = "misbehave"\nparams = { mode = "alloc", mb = 200 }\n'
+                                        '[[jobs]]\njob = "misbehave"\nparams = { seconds = 0.2 }\n')
+    done = harness(workdir, "run", "--target", "private-small", "--suite", "suite.toml", "--results-dir", "r")
+    assert done.code == 1, done.out + done.err
+    first, second = load_run(only_run(workdir / "r")).results
+    assert first["status"] == "oom" and "memory limit (32m)" in first["error"], first
+    assert second["status"] == "ok"
+    assert engine.client().containers.list(all=True, filters={"label": LABEL_RUN}) == []
