@@ -1,6 +1,6 @@
 """Docker faults against a private engine of the test's own: a second dockerd (its own socket,
-data root and exec root, no bridge or iptables) that the test may kill and restart without
-touching the machine's shared engine. Its only image is a static C stand-in for `misbehave`
+data root, exec root and network namespace, no bridge or iptables) that the test may kill and
+restart without touching the machine's shared engine. Its only image is a static C stand-in for `misbehave`
 (imported from a tarball, no registry, no Python), so each test takes seconds.
 
 The faults: the engine killed mid-job (the job fails with a message naming the engine, the next
@@ -89,8 +89,10 @@ class PrivateEngine:
     def start(self) -> None:
         self._forget_dead_containerd()
         log = open(self.root / "dockerd.log", "ab")
+        # its own network namespace: with --bridge=none a dockerd deletes any `docker0` it sees, and
+        # the shared engine's docker0 is in the host's namespace
         self.process = subprocess.Popen(
-            ["dockerd", "--host", self.url, "--data-root", str(self.root / "data"), "--exec-root",
+            ["unshare", "--net", "dockerd", "--host", self.url, "--data-root", str(self.root / "data"), "--exec-root",
              str(self.root / "exec"), "--pidfile", str(self.root / "d.pid"), "--bridge=none", "--iptables=false",
              "--ip6tables=false"], stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + 40
@@ -163,8 +165,8 @@ def static_job_image(engine: PrivateEngine) -> None:
 
 @pytest.fixture(scope="module")
 def engine():
-    if shutil.which("dockerd") is None or os.geteuid() != 0:
-        pytest.skip("a private dockerd needs the dockerd binary and root")
+    if shutil.which("dockerd") is None or shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("a private dockerd needs the dockerd and unshare binaries and root")
     if shutil.which("gcc") is None:
         pytest.skip("gcc builds the static stand-in job")
     root = Path(tempfile.mkdtemp(prefix="hdk-", dir="/tmp"))  # short: a unix socket path has 108 bytes
