@@ -193,6 +193,23 @@ def test_memory_limit_gives_oom(workdir, client):
     assert harness_containers(client) == []
 
 
+def test_misbehaving_jobs_in_a_container_end_with_their_status(workdir, client):
+    """The misbehave job in the real image: garbage, broken events and a 3 MB line through the
+    engine's log stream, a crash, and a memory hog over the 200m limit; the run goes on each time."""
+    (workdir / "faults.toml").write_text('[[jobs]]\njob = "misbehave"\nparams = { mb = 3 }\n'
+                                         'sweep = { mode = ["garbage", "bad_events", "huge_line", "crash"] }\n'
+                                         '[[jobs]]\njob = "misbehave"\nparams = { mode = "alloc", mb = 400 }\n'
+                                         '[[jobs]]\njob = "misbehave"\nparams = { seconds = 0.3 }\n')
+    done = run_harness("run", "--target", "tiny-memory", "--suite", str(workdir / "faults.toml"),
+                       "--results-dir", str(workdir / "r"), cwd=workdir)
+    assert done.code == 1 and "Traceback" not in done.out + done.err, done.out + done.err
+    statuses = [(r["params"]["mode"], r["status"]) for r in read_results(only_run(workdir / "r"))]
+    assert statuses == [("garbage", "ok"), ("bad_events", "ok"), ("huge_line", "ok"), ("crash", "failed"),
+                        ("alloc", "oom"), ("ok", "ok")]
+    run_id = only_run(workdir / "r").name  # other runs may share this engine: only this run's containers
+    assert client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={run_id}"}) == []
+
+
 def test_timeout_kills_the_container(workdir, client):
     done = run_harness("run", "--target", "rtx-test", "--job", "mnist_mlp", "--set", "epochs=1000",
                        "--timeout", "15", "--results-dir", str(workdir / "r"), cwd=workdir)
