@@ -22,7 +22,10 @@ def check_value(name, spec, value):
     """Return `value` converted to the parameter's type, or raise ParamError."""
     expected = type(spec.default)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ParamError("parameter %r: %s is too large for a float" % (name, value))
     if type(value) is not expected:
         raise ParamError("parameter %r must be a %s, got %r" % (name, _type_name(spec.default), value))
     if spec.choices is not None and value not in spec.choices:

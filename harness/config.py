@@ -84,6 +84,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     except ValueError as error:  # an integer too long to convert
         raise UsageError(f"{path}: {error}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: arrays or tables nested too deeply") from None
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
 
@@ -91,7 +93,10 @@ def read_toml(path: Path) -> dict[str, Any]:
 def _check_field(where: str, key: str, value: Any, annotation: str) -> Any:
     wants_float = "float" in annotation
     if wants_float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise UsageError(f"{where}: '{key}' is too large a number") from None
     ok = isinstance(value, float) if wants_float else isinstance(value, str)
     if not ok:
         kind = "a number" if wants_float else "a string"

@@ -53,7 +53,7 @@ def parse_overrides(pairs: list[str]) -> list[tuple[str | None, str, Any]]:
         job, _, key = name.strip().rpartition(".")
         try:
             value = tomllib.loads(f"v = {text}")["v"]
-        except ValueError:  # TOMLDecodeError, or an integer of more than 4,300 digits
+        except (ValueError, RecursionError):  # TOMLDecodeError, a 4,301-digit integer, '[' x 3000
             value = text
         overrides.append((job or None, key, value))
     return overrides

@@ -88,8 +88,11 @@ def parse_line(line):
             consumed = 2
         elif _TEMP.match(token):
             name, value = _TEMP.match(token).groups()
-            if float(value) != NO_SENSOR_C:
-                sample["temp_" + name.lower() + "_c"] = float(value)
+            celsius = _number(value)  # None for a mangled '42.5.5C'
+            if celsius is None:
+                raw.append(token)
+            elif celsius != NO_SENSOR_C:
+                sample["temp_" + name.lower() + "_c"] = celsius
         elif _NAME.match(token) and _RAIL.match(following):
             current, _average = _RAIL.match(following).groups()
             sample["rail_" + token.lower() + "_w"] = float(current) / 1000.0

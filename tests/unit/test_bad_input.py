@@ -67,6 +67,7 @@ def test_keras_log_made_of_real_pieces_never_raises(pieces, batch_size):
                                            "[", "]", "@", "mW/", "%@[", "off", "C"]),
                           st.from_regex(r"\A-?\d{0,400}(\.\d*)?(mW|MB|%|C|%@\[?[\d,]*\]?)?(/\d*(mW|MB)?)?\Z"),
                           st.text(alphabet="ABCDEFGVDINQ_@0123456789.-C%[],/mW", max_size=12)), max_size=30))
+@example(["CPU@42.5.5C"])                        # found by the fuzzer: float('42.5.5')
 def test_tegrastats_never_raises(tokens):
     sample = tegrastats_line(" ".join(tokens))
     assert isinstance(sample, dict)
@@ -94,6 +95,8 @@ def test_event_reader_returns_or_raises_bad_event(line):
                           st.builds(lambda k: f"epochs={k}", st.sampled_from(["1" * 5000, "2020-02-30", "nan", "[1,",
                                                                                 "{a=1}", "1\nv=2", "'''"]))),
                 max_size=4))
+@example(["l2=" + "9" * 400])     # found by the fuzzer: float() overflow
+@example(["epochs=" + "[" * 3000])  # found by the fuzzer: RecursionError inside tomllib
 def test_overrides_give_a_plan_or_a_usage_error(pairs):
     suite = config.load_suite("quickstart", {})
     try:
@@ -143,6 +146,8 @@ def test_a_suite_table_is_a_suite_or_a_usage_error(data):
                            st.sampled_from(['"mnist_mlp"', "3", "[1]", '"../x"', "{a=1}"]))))
 @example(b"\xff\xfe[targets.box]")         # not UTF-8
 @example(b"x = " + b"1" * 5000)            # an integer too long for int()
+@example(b"x = " + b"[" * 3000)            # found by the fuzzer: RecursionError inside tomllib
+@example(b"[targets.box]\ntimeout_s = 1" + b"0" * 400)  # float() overflow
 def test_harness_toml_at_the_cli_is_one_line_and_exit_2(cli, tmp_path, content):
     (tmp_path / "harness.toml").write_bytes(content)
     for what in ("targets", "suites"):
