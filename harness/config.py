@@ -43,6 +43,7 @@ class Target:
     shm_size: str = ""
     mem_limit: str = ""
     timeout_s: float = 3600.0
+    engine_timeout_s: float = 60.0  # docker: the longest wait for one answer from the engine
     sample_interval_s: float = 0.5
     idle_baseline_s: float = 3.0   # pre-flight idle power baseline before each job (0: none)
     preflight: str = "warn"        # "strict": other processes holding GPU memory fail the job
@@ -128,7 +129,7 @@ def _check_telemetry(where: str, fields: dict[str, Any]) -> None:
         raise UsageError(f"{where}: {error}") from None
     if fields.get("preflight", "warn") not in POLICIES:
         raise UsageError(f"{where}: preflight must be one of {', '.join(POLICIES)}, got {fields['preflight']!r}")
-    for key in ("sample_interval_s", "idle_baseline_s", "timeout_s"):
+    for key in ("sample_interval_s", "idle_baseline_s", "timeout_s", "engine_timeout_s"):
         value = fields.get(key, 1.0)
         if not math.isfinite(value) or value < 0 or (key != "idle_baseline_s" and value == 0):
             raise UsageError(f"{where}: '{key}' must be a positive number of seconds, got {value!r}")

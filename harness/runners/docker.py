@@ -39,7 +39,6 @@ OUT_DIR = "/out"
 CACHE_DIR = "/cache"
 WORK_DIR = "/work"
 ARCHITECTURES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm64/v8": "aarch64"}
-ENGINE_TIMEOUT_S = 60
 # what a request raises when the engine stops, restarts or its ssh link drops mid-call
 ENGINE_ERRORS = (DockerException, requests.RequestException, urllib3.exceptions.HTTPError)
 
@@ -52,9 +51,9 @@ def connect(target: Target) -> docker.DockerClient:
             # ssh:// goes through paramiko: ~/.ssh/config (IdentityFile, Port, User, ProxyCommand)
             # and ~/.ssh/known_hosts, which must already know the device's host key. Every request
             # is an ssh session, more than sshd's default MaxSessions of 10 (README: Docker targets).
-            client = docker.DockerClient(base_url=target.docker_host, timeout=ENGINE_TIMEOUT_S)
+            client = docker.DockerClient(base_url=target.docker_host, timeout=target.engine_timeout_s)
         else:
-            client = docker.from_env(timeout=ENGINE_TIMEOUT_S)
+            client = docker.from_env(timeout=target.engine_timeout_s)
         client.ping()
     except (DockerException, requests.RequestException) as error:
         raise UsageError(f"target '{target.name}': no Docker engine answers at {where} ({error})") from None
@@ -223,7 +222,7 @@ class DockerRunner:
                     raise
                 override = f"job exceeded the {self.target.timeout_s:g} s timeout and was killed"
                 self._kill(container)
-            pump.join(timeout=30)
+            pump.join(timeout=min(30.0, self.target.engine_timeout_s))  # a frozen engine never ends the stream
             telemetry = sampler.stop()
             container.reload()
             state = container.attrs["State"]
@@ -231,7 +230,7 @@ class DockerRunner:
             self._copy_outputs(container, job_dir)
         except Exception as failure:  # noqa: BLE001 - engine restarted, network or ssh gone: say so
             lost = (f"lost contact with the Docker engine at {self.target.docker_host or 'the local socket'} during "
-                    f"the job (stopped or restarted?): {type(failure).__name__}: {failure}")
+                    f"the job (stopped, restarted or not answering?): {type(failure).__name__}: {failure}")
             state, telemetry = {}, sampler.stop()
         else:
             lost = None
@@ -245,7 +244,7 @@ class DockerRunner:
         interrupted = self._aborted.is_set()
         status, error = status_from_end(reader.events, exit_code, tail_of(job_dir / "stderr.log"))
         if override:
-            status, error = "timeout", override
+            status, error = "timeout", override + (f"; then {lost}" if lost else "")
         elif interrupted:
             status, error = "interrupted", "the run was interrupted (Ctrl-C or SIGTERM) while this job ran"
         elif lost:

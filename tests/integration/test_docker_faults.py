@@ -206,6 +206,14 @@ image = "{IMAGE}"
 docker_host = "{engine.url}"
 telemetry = "docker"
 mem_limit = "32m"
+
+[targets.private-impatient]
+runner = "docker"
+platform = "linux/amd64"
+image = "{IMAGE}"
+docker_host = "{engine.url}"
+telemetry = "docker"
+engine_timeout_s = 3.0
 """)
     (tmp_path / "home").mkdir()
     return tmp_path
@@ -294,7 +302,7 @@ def test_engine_killed_mid_job_then_restarted_and_resumed(workdir, engine):
     assert run.status == "complete" and [r["status"] for r in run.results] == ["ok", "ok", "ok"]
     cleaned = harness(workdir, "gc", "--target", "private")
     assert cleaned.code == 0 and "1 container(s) removed" in cleaned.out, cleaned.out + cleaned.err
-    assert engine.client().containers.list(all=True, filters={"label": LABEL_RUN}) == []
+    assert engine.client().containers.list(all=True, filters={"label": f"{LABEL_RUN}={run.run_id}"}) == []
     assert json.loads((run.path / "run.json").read_text())["resumed"][0]["previous_status"] == "complete"
 
 
@@ -303,7 +311,30 @@ def test_a_job_killed_for_memory_is_oom_and_the_run_goes_on(workdir, engine):
                                         '[[jobs]]\njob = "misbehave"\nparams = { seconds = 0.2 }\n')
     done = harness(workdir, "run", "--target", "private-small", "--suite", "suite.toml", "--results-dir", "r")
     assert done.code == 1, done.out + done.err
-    first, second = load_run(only_run(workdir / "r")).results
+    run = load_run(only_run(workdir / "r"))
+    first, second = run.results
     assert first["status"] == "oom" and "memory limit (32m)" in first["error"], first
     assert second["status"] == "ok"
-    assert engine.client().containers.list(all=True, filters={"label": LABEL_RUN}) == []
+    assert engine.client().containers.list(all=True, filters={"label": f"{LABEL_RUN}={run.run_id}"}) == []
+
+
+def test_a_frozen_engine_costs_bounded_time(workdir, engine):
+    """SIGSTOP: the engine keeps its socket open and never answers (like an ssh link that drops
+    silently). Every wait is bounded: the job by its timeout, each engine call by engine_timeout_s."""
+    results = workdir / "r"
+    process = start(workdir, "run", "--target", "private-impatient", "--suite", suite(workdir, "30.0, 0.2"),
+                    "--timeout", "4", "--results-dir", str(results))
+    wait_for_a_stepping_container(engine.client(), results, done=0)
+    engine.process.send_signal(signal.SIGSTOP)
+    frozen = time.monotonic()
+    try:
+        out, err = process.communicate(timeout=120)
+        took = time.monotonic() - frozen
+    finally:
+        engine.process.send_signal(signal.SIGCONT)
+    assert process.returncode == 1 and "Traceback" not in out + err, out + err
+    assert took < 60, f"the harness took {took:.0f} s on a frozen engine"
+    first, second = load_run(only_run(results)).results
+    assert first["status"] == "timeout" and "4 s timeout" in first["error"], first
+    assert first["metrics"]["steps"] > 0
+    assert second["status"] == "failed" and "does not answer" in second["error"], second
