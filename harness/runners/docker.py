@@ -87,8 +87,15 @@ class DockerRunner:
         self.emulated = self._check_architecture(emulate)
         self._check_gpu_runtime()
         leftovers = leftover_containers(self.client)
+        running = [container for container in leftovers if container.status == "running"]
+        for container in running:  # a killed harness's job, still on the device: it would overlap ours
+            self._remove(container)
+        leftovers = [container for container in leftovers if container.status != "running"]
         self.warnings = [f"{len(leftovers)} container(s) left by a killed harness on this engine: "
                          f"harness gc --target {target.name} removes them"] if leftovers else []
+        if running:
+            self.warnings.append(f"removed {len(running)} job container(s) that a killed harness left running on "
+                                 f"this engine (they would have shared the device with this run's jobs)")
         self.facts = {
             "engine": {"host": target.docker_host or "local", "version": self.client.version().get("Version"),
                        "architecture": self.info.get("Architecture"), "os": self.info.get("OperatingSystem"),

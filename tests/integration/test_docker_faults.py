@@ -306,6 +306,28 @@ def test_engine_killed_mid_job_then_restarted_and_resumed(workdir, engine):
     assert json.loads((run.path / "run.json").read_text())["resumed"][0]["previous_status"] == "complete"
 
 
+def test_harness_killed_with_a_docker_target_then_resumed(workdir, engine):
+    """SIGKILL leaves the job's container running (no parent-death signal crosses the engine):
+    the next run on the engine removes it before its own jobs, so the two never overlap."""
+    client = engine.client()
+    results = workdir / "r"
+    process = start(workdir, "run", "--target", "private", "--suite", suite(workdir, "0.2, 30.0, 0.3"),
+                    "--results-dir", str(results))
+    wait_for_a_stepping_container(client, results, done=1)
+    process.kill()
+    process.communicate(timeout=30)
+    run = load_run(only_run(results))
+    assert run.status == "incomplete" and [r["status"] for r in run.results] == ["ok"]
+    mine = {"label": f"{LABEL_RUN}={run.run_id}"}
+    assert [c.status for c in client.containers.list(all=True, filters=mine)] == ["running"]
+    (workdir / "suite.toml").write_text("# the suite file is gone: --resume needs only run.json\n")
+    resumed = harness(workdir, "run", "--resume", run.run_id, "--timeout", "1", "--results-dir", str(results))
+    assert resumed.code == 1, resumed.out + resumed.err  # the 30 s job times out this time
+    assert "removed 1 job container(s) that a killed harness left running" in resumed.out, resumed.out
+    assert [r["status"] for r in load_run(run.path).results] == ["ok", "timeout", "ok"]
+    assert client.containers.list(all=True, filters=mine) == []
+
+
 def test_a_job_killed_for_memory_is_oom_and_the_run_goes_on(workdir, engine):
     (workdir / "suite.toml").write_text('[[jobs]]\njob = "misbehave"\nparams = { mode = "alloc", mb = 200 }\n'
                                         '[[jobs]]\njob = "misbehave"\nparams = { seconds = 0.2 }\n')
