@@ -148,6 +148,7 @@ def cmd_run(args, cfg, console: Console) -> int:
     if args.repeat < 1:
         raise UsageError("--repeat must be 1 or more")
     if resumed is not None:
+        prepare_results_dir(args.results_dir)  # full or read-only: a one-line error before anything runs
         suite, plan = resumed.suite, resumed.plan
         emulated = bool(resumed.manifest.get("emulated"))
         queues = [Queue(targets[0], runner_for(targets[0], args.emulate or emulated), resume=resumed.path)]

@@ -76,7 +76,11 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
     if resume is None:
         writer = RunWriter(results_dir, manifest_for(target, suite, plan, runner))
     else:
-        writer = RunWriter.reopen(resume, runner.facts)
+        try:
+            writer = RunWriter.reopen(resume, {"runner": runner.facts, "harness_version": __version__,
+                                               "jobs_version": jobs_version})
+        except OSError as error:
+            raise ResultsWriteError(f"cannot write results in {resume}: {error.strerror or error}") from None
         results = kept_results(resume, plan)
         kept = {result["dir"] for result in results}
         for spec in plan:

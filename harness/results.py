@@ -102,7 +102,7 @@ class RunWriter:
         self._save()
 
     @classmethod
-    def reopen(cls, path: Path, runner_facts: dict[str, Any]) -> "RunWriter":
+    def reopen(cls, path: Path, details: dict[str, Any]) -> "RunWriter":
         """An existing run folder taken over by this process (`harness run --resume`): marked
         running under this pid again, with the resumption logged in the manifest."""
         writer = cls.__new__(cls)
@@ -113,8 +113,7 @@ class RunWriter:
         if writer.manifest.get("status") == "running" and pid != os.getpid() and _pid_alive(pid):
             raise UsageError(f"run {writer.run_id} is still running (harness pid {pid}); wait for it or stop it first")
         writer.manifest.setdefault("resumed", []).append(
-            {"at": now_iso(), "pid": os.getpid(), "previous_status": writer.manifest.get("status"),
-             "runner": runner_facts})
+            {"at": now_iso(), "pid": os.getpid(), "previous_status": writer.manifest.get("status"), **details})
         writer.manifest.update(status="running", pid=os.getpid(), finished=None)
         writer._save()
         return writer
