@@ -26,6 +26,41 @@ def parse_line(line: str) -> dict[str, Any] | None:
         raise BadEvent("not an event object")
     if event.get("v") != VERSION:
         raise BadEvent(f"event version {event.get('v')!r} is not {VERSION}; the job package and harness differ")
-    if not isinstance(event.get("t"), (int, float)):
+    if not _is_number(event.get("t")):
         raise BadEvent("event without a time")
+    for field, check, wanted in _FIELDS.get(event["event"], ()):
+        if not check(event.get(field)):
+            raise BadEvent(f"{event['event']} event: '{field}' must be {wanted}, got {event.get(field)!r:.80}")
     return event
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _optional(check):
+    return lambda value: value is None or check(value)
+
+
+def _is_dict(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+# The fields the harness computes with (metrics, progress display): a wrong type there is a bad
+# event, ignored and counted like invalid JSON, never a crash later. Other fields are free.
+_FIELDS = {
+    "step": [("epoch", _is_int, "an integer"), ("step", _is_int, "an integer"),
+             ("seconds", _is_number, "a number"), ("batch_size", _is_number, "a number")],
+    "epoch": [("epoch", _is_int, "an integer"), ("seconds", _is_number, "a number"),
+              ("metrics", _optional(_is_dict), "an object")],
+    "start": [("environment", _optional(_is_dict), "an object"), ("params", _optional(_is_dict), "an object")],
+    "end": [("status", _optional(lambda v: isinstance(v, str)), "a string"),
+            ("metrics", _optional(_is_dict), "an object")],
+    "eval": [("metrics", _optional(_is_dict), "an object")],
+    "progress": [("phase", _optional(lambda v: isinstance(v, str)), "a string"),
+                 ("done", _optional(_is_number), "a number"), ("total", _optional(_is_number), "a number")],
+}

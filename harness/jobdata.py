@@ -53,10 +53,10 @@ def empty() -> JobData:
 
 def from_events(events: Sequence[dict[str, Any]]) -> JobData:
     """JobData from parsed events (what a runner holds when the job ends)."""
-    steps = [e for e in events if e.get("event") == "step"]
+    steps = [e for e in events if e.get("event") == "step" and all(_is_number(e.get(name)) for name in STEP_FIELDS)]
     arrays = {name: np.fromiter((float(s.get(name, np.nan)) for s in steps), float, len(steps))
               for name in STEP_FIELDS}
-    return JobData([e for e in events if e.get("event") != "step"], arrays)
+    return JobData([e for e in events if e.get("event") != "step"], arrays)  # malformed steps dropped
 
 
 def parse(text: str) -> JobData:
@@ -69,6 +69,10 @@ def parse(text: str) -> JobData:
             return JobData(others, dict(zip(STEP_FIELDS, table.T.copy())))
     # some step line in another layout (spaces, other key order): the slow general path
     return from_events([e for e in map(_loads, text.splitlines()) if e is not None])
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _loads(line: str) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ bounded time on top of these.)"""
 
 from __future__ import annotations
 
+import io
 import json
 import string
 import warnings
@@ -87,6 +88,44 @@ def test_event_reader_returns_or_raises_bad_event(line):
     except BadEvent:
         return
     assert event is None or (isinstance(event, dict) and isinstance(event["event"], str))
+
+
+EVENT_FIELDS = st.sampled_from(["epoch", "step", "seconds", "batch_size", "metrics", "status", "error", "environment",
+                                 "params", "done", "total", "phase", "startup_seconds", "samples", "steps"])
+
+
+@PROPERTY
+@given(st.lists(st.builds(lambda kind, t, fields: {"v": 1, "event": kind, "t": t, **fields},
+                          st.sampled_from(["start", "step", "epoch", "eval", "end", "progress", "dataset", "other"]),
+                          st.one_of(st.floats(0, 1e6), st.integers(0, 10 ** 6)),
+                          st.dictionaries(EVENT_FIELDS, VALUES, max_size=6)), max_size=12))
+@example([{"v": 1, "event": "step", "t": 1.0, "epoch": "x", "step": None, "seconds": "fast", "batch_size": []}])
+@example([{"v": 1, "event": "epoch", "t": 2.0, "epoch": 0, "seconds": "b"}, {"v": 1, "event": "end", "t": 3, "metrics": [1]}])
+def test_whatever_the_reader_accepts_the_metrics_can_use(events):
+    """A well-formed envelope with wrong field types is a bad event at the reader; what it lets through
+    never breaks the metrics, the stored-events parser or the progress display afterwards."""
+    from harness.jobdata import parse
+    from harness.metrics import job_metrics
+    from harness.progress import RunDisplay, make_progress
+    from harness.plan import JobSpec
+    from rich.console import Console
+
+    accepted = []
+    for event in events:
+        try:
+            accepted.append(parse_line(PREFIX + json.dumps(event)))
+        except BadEvent:
+            pass
+    json.dumps(job_metrics(accepted, [], None), default=str)
+    parse("".join(json.dumps(e) + "\n" for e in events))  # the file path: malformed steps dropped, never a raise
+    progress = make_progress(Console(file=io.StringIO()))
+    display = RunDisplay(progress, "box")
+    display.start("run", Path("."), 1)
+    display.job_started(JobSpec("mnist_mlp", {}, {}))
+    for event in accepted:
+        display.on_event(event)
+        display._last_update = 0.0
+        progress.console.print(progress.make_tasks_table(progress.tasks))  # rich markup renders
 
 
 # -- --set overrides -------------------------------------------------------------------------------
