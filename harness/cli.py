@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import enum
+import math
 import re
 import signal
 import sys
@@ -142,7 +143,7 @@ def cmd_run(args, cfg, console: Console) -> int:
         raise UsageError("each --target may be given once")
     targets = [config.get_target(known, name) for name in names]
     if args.timeout is not None:
-        if args.timeout <= 0:
+        if not math.isfinite(args.timeout) or args.timeout <= 0:  # nan would never time out
             raise UsageError("--timeout must be a positive number of seconds")
         targets = [dataclasses.replace(target, timeout_s=args.timeout) for target in targets]
     if args.repeat < 1:

@@ -208,6 +208,8 @@ def test_harness_toml_at_the_cli_is_one_line_and_exit_2(cli, tmp_path, content):
     ({}, ["run", "--set", "epochs=" + "9" * 5000], "parameter 'epochs' must be a int"),
     ({}, ["run", "--set", "epochs=2020-02-30"], "parameter 'epochs' must be a int"),
     ({}, ["run", "--set", "=3"], "expected key=value"),
+    ({}, ["run", "--timeout", "nan"], "--timeout must be a positive"),
+    ({}, ["run", "--repeat", "many"], "invalid int value"),
     ({}, ["run", "--job", "../../etc/passwd"], "unknown job"),
     ({}, ["run", "--target", "../../tmp"], "unknown target"),
     ({"harness.toml": b"[targets.\"../../escape\"]\n"}, ["run", "--target", "../../escape"], "it names folders"),
