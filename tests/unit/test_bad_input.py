@@ -278,7 +278,7 @@ def test_names_and_log_text_reach_the_html_escaped(cli, tmp_path):
                     "Epoch 2/2\n10/10 - 1s - 100ms/step - loss: 0.4 - accuracy: 0.9\n")
     bad = tmp_path / (PAYLOADS[2].replace("/", "_") + ".log")
     bad.write_text(PAYLOADS[0] + "\n")
-    sets = ["--set", f"dataset={PAYLOADS[1]}"]
+    sets = ["--set", f"dataset={PAYLOADS[1]}[/][bold]"]  # HTML, and rich markup for the terminal tables
     assert cli("import", "keras-log", str(good), "--target", "box", "--job", "transfer", *sets).code == 0
     assert cli("import", "keras-log", str(bad), "--target", "other", "--job", "transfer", *sets).code == 1
     runs = sorted((tmp_path / "reports" / "runs").iterdir())
