@@ -42,7 +42,7 @@ def test_the_stream_reader_keeps_parsing_events_when_its_log_cannot_be_written(t
     reader._log.close()
     reader._log = FullFile()
     reader.feed("plain output\n")
-    reader.feed('@@harness-event {"v": 1, "event": "step", "t": 1.0}\n')
+    reader.feed('@@harness-event {"v": 1, "event": "step", "t": 1.0, "epoch": 0, "step": 1, "seconds": 0.1, "batch_size": 1}\n')
     reader.feed("@@harness-event {broken\n")
     reader.close()
     assert [e["event"] for e in seen] == ["step"] and reader.bad_lines == 1
