@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -275,13 +276,15 @@ def test_two_runs_on_one_docker_engine_never_overlap(workdir, engine):
     assert runs[1].results[0]["started"] >= runs[0].manifest["finished"]
 
 
-def test_engine_killed_mid_job_then_restarted_and_resumed(workdir, engine):
+@pytest.mark.parametrize("how", ["kill", "stop"])
+def test_engine_killed_mid_job_then_restarted_and_resumed(workdir, engine, how):
+    """kill: the engine crashes (SIGKILL); stop: it shuts down (SIGTERM), stopping its containers."""
     client = engine.client()
     results = workdir / "r"
     process = start(workdir, "run", "--target", "private", "--suite", suite(workdir, "0.2, 6.0, 0.3"),
                     "--results-dir", str(results))
     wait_for_a_stepping_container(client, results, done=1)
-    engine.kill()
+    engine.kill() if how == "kill" else engine.stop()
     killed = time.monotonic()
     out, err = process.communicate(timeout=120)
     assert time.monotonic() - killed < 30, "the harness waited too long on a dead engine"
@@ -301,7 +304,9 @@ def test_engine_killed_mid_job_then_restarted_and_resumed(workdir, engine):
     run = load_run(run.path)
     assert run.status == "complete" and [r["status"] for r in run.results] == ["ok", "ok", "ok"]
     cleaned = harness(workdir, "gc", "--target", "private")
-    assert cleaned.code == 0 and "1 container(s) removed" in cleaned.out, cleaned.out + cleaned.err
+    # the dead job's container; after a graceful stop sometimes also the next job's, created by the
+    # engine as it shut down though the harness's request failed ("does not answer")
+    assert cleaned.code == 0 and re.search(r"^[12] container\(s\) removed", cleaned.out, re.M), cleaned.out
     assert engine.client().containers.list(all=True, filters={"label": f"{LABEL_RUN}={run.run_id}"}) == []
     assert json.loads((run.path / "run.json").read_text())["resumed"][0]["previous_status"] == "complete"
 
