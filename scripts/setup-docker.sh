@@ -16,7 +16,8 @@ die() { printf 'setup-docker: error: %s\n' "$*" >&2; exit 1; }
 # --- packages (only those missing) -------------------------------------------------------
 # arch-test: mmdebstrap refuses foreign architectures (arm64) without it (it is only a Recommends).
 missing=()
-for p in docker.io qemu-user-static binfmt-support mmdebstrap arch-test openssh-server; do
+# gcc, libc6-dev: the static stand-in job of tests/integration/test_docker_faults.py's private engine.
+for p in docker.io qemu-user-static binfmt-support mmdebstrap arch-test openssh-server gcc libc6-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
