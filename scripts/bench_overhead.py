@@ -218,14 +218,16 @@ def measure(case: str, pairs: int, epochs: int | None, control: bool) -> None:
     print(f"{case}: {len(median['bare'])} processes per side; spread of the bare processes' medians {spread:.1f}%; "
           f"harness process CPU while training {statistics.median(harness_cpu) * 100:.2f}% of one core (median)",
           flush=True)
-    for side in sides[1:]:
-        m = statistics.median(median[side])
-        fb, fs = min(fastest["bare"]), min(fastest[side])
-        paired = [s / base for base, s in zip(median["bare"], median[side])]
-        label = "harness" if side == "harness" else "bare + no-op batch hooks"
-        print(f"{case}: {label} / bare: median epochs {m * 1000:.3f} / {b * 1000:.3f} ms/step = {m / b:.4f} "
-              f"({(m / b - 1) * 100:+.2f}%); fastest epochs {fs * 1000:.3f} / {fb * 1000:.3f} = {fs / fb:.4f} "
-              f"({(fs / fb - 1) * 100:+.2f}%); per round {', '.join(f'{r:.3f}' for r in paired)}", flush=True)
+    names = {"bare": "bare", "harness": "harness", "hooks": "bare + no-op batch hooks"}
+    pairs_to_show = [("harness", "bare")] + ([("hooks", "bare"), ("harness", "hooks")] if control else [])
+    for side, base in pairs_to_show:
+        m, mb = statistics.median(median[side]), statistics.median(median[base])
+        fs, fb = min(fastest[side]), min(fastest[base])
+        paired = [s / o for o, s in zip(median[base], median[side])]
+        print(f"{case}: {names[side]} / {names[base]}: median epochs {m * 1000:.3f} / {mb * 1000:.3f} ms/step = "
+              f"{m / mb:.4f} ({(m / mb - 1) * 100:+.2f}%); fastest epochs {fs * 1000:.3f} / {fb * 1000:.3f} = "
+              f"{fs / fb:.4f} ({(fs / fb - 1) * 100:+.2f}%); per round {', '.join(f'{r:.3f}' for r in paired)}",
+              flush=True)
 
 
 def main() -> None:
