@@ -3,6 +3,7 @@ broken events, enormous lines, a silent hang, a crash, a memory hog) or, with `m
 behaves and emits a few steps over `seconds`. It needs neither TensorFlow nor numpy."""
 
 import os
+import signal
 import sys
 import time
 
@@ -11,12 +12,13 @@ from ..params import Param
 
 DESCRIPTION = "fault injection for tests: garbage, bad events, huge lines, hang, crash, memory hog"
 
-MODES = ("ok", "garbage", "bad_events", "huge_line", "hang", "crash", "alloc")
+MODES = ("ok", "garbage", "bad_events", "huge_line", "hang", "stubborn", "crash", "alloc")
 
 PARAMS = {
     "mode": Param("ok", "ok (steps for `seconds`, then ends ok), garbage (binary noise on stdout/stderr), "
                         "bad_events (prefixed lines that are not valid events), huge_line (one line of "
-                        "`mb` MB, no newline for most of it), hang (no output, never ends), crash "
+                        "`mb` MB, no newline for most of it), hang (no output, never ends), stubborn (hang, "
+                        "ignoring SIGTERM and SIGINT), crash "
                         "(exits 7 without an end event), alloc (holds `mb` MB of touched memory)", MODES),
     "seconds": Param(1.0, "mode ok: how long to run, emitting a step every 0.1 s"),
     "mb": Param(8, "huge_line: the line's size; alloc: memory to allocate, in MB"),
@@ -67,6 +69,11 @@ def run(params, emitter, context):
         _out(b"\n" + (PREFIX + "{" + "y" * (1 << 20)).encode() + b"\n")
         return {"huge_mb": params["mb"]}
     if mode == "hang":
+        while True:
+            time.sleep(3600)
+    if mode == "stubborn":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         while True:
             time.sleep(3600)
     if mode == "crash":

@@ -218,6 +218,19 @@ def test_misbehaving_jobs_each_end_with_their_status_and_the_run_goes_on(tmp_pat
     assert not job_processes(results)
 
 
+def test_a_job_ignoring_sigterm_is_killed_after_the_grace_and_the_run_goes_on(tmp_path, home):
+    """A job stuck where signals do not reach (here: ignored) costs its timeout plus the 10 s grace."""
+    (tmp_path / "suite.toml").write_text('[[jobs]]\njob = "misbehave"\nsweep = { mode = ["stubborn", "ok"] }\n')
+    results = tmp_path / "r"
+    started = time.monotonic()
+    done = harness("run", "--suite", "suite.toml", "--timeout", "2", "--results-dir", str(results),
+                   cwd=tmp_path, home=home)
+    assert done.code == 1 and time.monotonic() - started < 40, done.out + done.err
+    stubborn, ok = read_results(only_run(results))
+    assert stubborn["status"] == "timeout" and stubborn["exit_code"] == -signal.SIGKILL
+    assert ok["status"] == "ok" and not job_processes(results)
+
+
 # -- the results disk fills mid-run -----------------------------------------------------------------
 
 @pytest.fixture
