@@ -112,11 +112,11 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
         if error.errno not in DISK_ERRNOS:
             raise
         try:
-            kept = sum(1 for r in load_run(writer.path).results if r["status"] == "ok")
+            stored_ok: int | str = sum(1 for r in load_run(writer.path).results if r["status"] == "ok")
         except (OSError, ValueError):
-            kept = "earlier"
+            stored_ok = "earlier"
         raise ResultsWriteError(f"cannot write results in {writer.path}: {error.strerror}; the run stopped, the "
-                                f"{kept} job(s) stored ok are kept; free space, then: harness run --resume "
+                                f"{stored_ok} job(s) stored ok are kept; free space, then: harness run --resume "
                                 f"{writer.run_id}") from None
     finally:
         display.done()
