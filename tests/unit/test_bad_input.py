@@ -243,6 +243,18 @@ def test_a_target_name_never_leaves_the_runs_folder(tmp_path, name):
     assert (runs / new_run_id(name)).resolve().parent == runs
 
 
+@PROPERTY
+@given(st.lists(st.one_of(st.text(max_size=40), st.sampled_from(["..", ".", "../../etc", "/", "a/b", "\x00"])),
+                min_size=1, max_size=6))
+def test_a_compare_folder_named_after_the_sides_stays_inside_compare(tmp_path, sides):
+    from harness.cli import compare_dir_name
+
+    name = compare_dir_name(sides)
+    root = (tmp_path / "compare").resolve()
+    assert name and "/" not in name and "\x00" not in name and not name.startswith(".")
+    assert (root / name).resolve().parent == root
+
+
 def test_a_run_manifest_cannot_point_a_job_outside_its_run(tmp_path):
     """A crafted run.json whose job dir climbs out: the job is skipped with a warning, and compare's
     cache (steps.npz) is never written there."""
