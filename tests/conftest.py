@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,13 @@ def read_results(run_dir: Path) -> list[dict]:
         if path.exists():
             results.append(json.loads(path.read_text()))
     return results
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
+    """Poll `predicate` until it is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -20,7 +20,7 @@ import pytest
 from harness import lock
 from harness.results import load_run
 
-from ..conftest import CliResult, only_run, read_results
+from ..conftest import CliResult, only_run, read_results, wait_for
 
 SUITE = '[[jobs]]\njob = "misbehave"\nsweep = { seconds = [%s] }\n'
 
@@ -43,14 +43,6 @@ def harness(*argv: str, cwd: Path, home: Path, timeout: float = 120) -> CliResul
     out, err = process.communicate(timeout=timeout)
     return CliResult(process.returncode, out, err)
 
-
-def wait_for(predicate, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def job_processes(results: Path) -> list[psutil.Process]:

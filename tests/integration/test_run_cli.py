@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -14,16 +13,8 @@ import pytest
 from harness.frames import results_frame, steps_frame, telemetry_frame
 from harness.results import load_run
 
-from ..conftest import harness_process, only_run, read_results, run_harness
+from ..conftest import harness_process, only_run, read_results, run_harness, wait_for
 
-
-def wait_for(predicate, timeout=120.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def first_step_seen(results: Path) -> bool:
@@ -82,7 +73,7 @@ def test_sigkill_half_way_keeps_finished_jobs(tmp_path):
     results = tmp_path / "reports"
     process = harness_process("run", "--suite", "quickstart", "--set", "epochs=3", "--results-dir", str(results),
                               cwd=tmp_path)
-    wait_for(lambda: list(results.glob("runs/*/*/result.json")), what="the first job's result")
+    wait_for(lambda: list(results.glob("runs/*/*/result.json")), timeout=120, what="the first job's result")
     wait_for(lambda: job_processes(results), timeout=30, what="the second job to start")
     process.kill()
     process.communicate(timeout=30)
@@ -102,7 +93,7 @@ def test_interrupt_records_the_job_and_skips_the_rest(tmp_path, sig, code):
     results = tmp_path / "reports"
     process = harness_process("run", "--suite", "quickstart", "--set", "epochs=500", "--results-dir", str(results),
                               cwd=tmp_path)
-    wait_for(lambda: first_step_seen(results), what="the first training step")
+    wait_for(lambda: first_step_seen(results), timeout=120, what="the first training step")
     process.send_signal(sig)
     out, err = process.communicate(timeout=60)
     assert process.returncode == code, out + err
@@ -151,7 +142,7 @@ def test_a_second_run_on_the_same_engine_waits_for_the_first(tmp_path):
     results = tmp_path / "reports"
     first = harness_process("run", "--suite", "quickstart", "--set", "epochs=3", "--set", "l2=0",
                             "--results-dir", str(results), cwd=tmp_path)
-    wait_for(lambda: first_step_seen(results), what="the first run's first step")
+    wait_for(lambda: first_step_seen(results), timeout=120, what="the first run's first step")
     second = run_harness("run", "--target", "local", "--target", "other", "--job", "selftest",
                          "--results-dir", str(results), cwd=tmp_path)
     first.communicate(timeout=120)
