@@ -84,10 +84,14 @@ HOST_CA, TAG = test_docker.HOST_CA, test_docker.TAG
 client, images = test_docker.client, test_docker.images  # the fixtures: a live engine, the images built with --ca-file
 
 
-def test_job_containers_are_unprivileged_with_only_what_the_target_declares(tmp_path, images, client, monkeypatch):
+def test_job_containers_are_unprivileged_with_only_what_the_target_declares(tmp_path, images, client, monkeypatch,
+                                                                           request):
     """`harness run` on a docker target, in-process, with every container the harness creates read back
     from the engine (docker inspect) right after its creation: the job and its telemetry sidecar."""
     from docker.models.containers import ContainerCollection
+
+    request.addfinalizer(lambda: [v.remove(force=True) for v in client.volumes.list(
+        filters={"name": "harness-security-test"})])
 
     from harness.cli import main
 
