@@ -31,8 +31,8 @@ def size_mb(path: str) -> float:
 
 def prepare(plan: list[JobSpec], cache_dir: Path, on_item=lambda item: None) -> list[Prepared]:
     """Fetch every job's inputs into `cache_dir`; failures are listed, not raised."""
-    preparers = [(spec, job_registry.load(spec.job).prepare) for spec in plan
-                 if hasattr(job_registry.load(spec.job), "prepare")]
+    modules = [(spec, job_registry.load(spec.job)) for spec in plan]
+    preparers = [(spec, module.prepare) for spec, module in modules if hasattr(module, "prepare")]
     if not preparers:
         return []
     try:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from harness.cli import main
@@ -72,3 +73,13 @@ def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def job_processes(results: Path) -> list[psutil.Process]:
+    """Job processes still alive that write into this results folder."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if "benchmarks" in cmdline and any(str(results) in part for part in cmdline):
+            found.append(process)
+    return found

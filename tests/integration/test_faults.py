@@ -14,13 +14,12 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from harness import lock
 from harness.results import load_run
 
-from ..conftest import CliResult, only_run, read_results, wait_for
+from ..conftest import CliResult, job_processes, only_run, read_results, wait_for
 
 SUITE = '[[jobs]]\njob = "misbehave"\nsweep = { seconds = [%s] }\n'
 
@@ -44,14 +43,6 @@ def harness(*argv: str, cwd: Path, home: Path, timeout: float = 120) -> CliResul
     return CliResult(process.returncode, out, err)
 
 
-
-def job_processes(results: Path) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if "benchmarks" in cmdline and any(str(results) in part for part in cmdline):
-            found.append(process)
-    return found
 
 
 def a_running_job_stepped(results: Path) -> bool:

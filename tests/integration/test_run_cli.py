@@ -7,28 +7,18 @@ import signal
 from pathlib import Path
 
 import pandas as pd
-import psutil
 import pytest
 
 from harness.frames import results_frame, steps_frame, telemetry_frame
 from harness.results import load_run
 
-from ..conftest import harness_process, only_run, read_results, run_harness, wait_for
+from ..conftest import harness_process, job_processes, only_run, read_results, run_harness, wait_for
 
 
 
 def first_step_seen(results: Path) -> bool:
     return any("\"step\"" in p.read_text() for p in results.glob("runs/*/*/events.jsonl"))
 
-
-def job_processes(results: Path) -> list[psutil.Process]:
-    """Job processes still alive that write into this results folder."""
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if "benchmarks" in cmdline and any(str(results) in part for part in cmdline):
-            found.append(process)
-    return found
 
 
 def test_quickstart_end_to_end(tmp_path):
