@@ -55,20 +55,59 @@ def load_mnist(keras, cache_dir, url=MNIST_URL, sha256=MNIST_SHA256):
                 (arrays["x_test"] / 255.0).astype("float32"), arrays["y_test"].astype("int64"))
 
 
+DIGITS_FILE = ("datasets", "data", "digits.csv.gz")
+
+
+def digits_path():
+    """Path of the digits file inside the installed scikit-learn package, found without importing it.
+
+    importlib.util.find_spec on a top-level name only locates the package (its __init__ is not
+    executed), so no scikit-learn code and none of its extension libraries are loaded.
+    """
+    import importlib.util
+    spec = importlib.util.find_spec("sklearn")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        path = os.path.join(folder, *DIGITS_FILE)
+        if os.path.isfile(path):
+            return path
+    raise DatasetUnavailable("the digits dataset is read from scikit-learn's bundled %s, but %s; "
+                             "install scikit-learn in this environment (the images do)"
+                             % ("/".join(DIGITS_FILE), "scikit-learn is not installed" if not folders
+                                else "it is not under %s" % ", ".join(folders)))
+
+
+def read_digits():
+    """(images (1797, 8, 8) float64, labels (1797,) int): the arrays sklearn.datasets.load_digits()
+    returns as .images and .target, parsed from the same file the same way (np.loadtxt of the
+    gzipped CSV; the last column is the label).
+
+    Why not call load_digits: TensorFlow is already imported when a job loads data, and importing
+    scikit-learn after it loads the libgomp that scikit-learn's aarch64 wheels bundle, which fails
+    on a Jetson with "cannot allocate memory in static TLS block" (keras-team/keras-tuner#317,
+    scikit-learn/scikit-learn#28362, #17231). Reading the data file loads nothing but numpy.
+    """
+    import gzip
+    import numpy as np
+    with gzip.open(digits_path(), "rt") as handle:
+        data = np.loadtxt(handle, delimiter=",")
+    return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(int)
+
+
 def load_digits():
     """scikit-learn's bundled 8x8 digits (1,797 real images), upscaled 3x and padded to 28x28.
 
-    The 80/20 split is fixed (seeded permutation): 1,437 train and 360 test images.
+    The 80/20 split is fixed (seeded permutation): 1,437 train and 360 test images. The data are
+    read without importing scikit-learn (see read_digits).
     """
     import numpy as np
-    from sklearn.datasets import load_digits as sklearn_digits
-    digits = sklearn_digits()
-    images = (digits.images / 16.0).astype("float32").repeat(3, axis=1).repeat(3, axis=2)
+    raw_images, raw_labels = read_digits()
+    images = (raw_images / 16.0).astype("float32").repeat(3, axis=1).repeat(3, axis=2)
     images = np.pad(images, ((0, 0), (2, 2), (2, 2)), mode="constant")
     order = np.random.RandomState(0).permutation(len(images))
     n_test = -(-len(images) // 5)
     test, train = order[:n_test], order[n_test:]
-    labels = digits.target.astype("int64")
+    labels = raw_labels.astype("int64")
     return images[train], labels[train], images[test], labels[test]
 
 
