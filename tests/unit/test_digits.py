@@ -32,9 +32,9 @@ def test_digits_after_tensorflow_never_imports_sklearn_and_equals_its_loader():
         from benchmarks import data
         before = set(sys.modules)
         x_train, y_train, x_test, y_test = data.load_digits()
-        images, labels = data.read_digits()
         loaded = sorted(m for m in set(sys.modules) - before if m == "sklearn" or m.startswith("sklearn."))
         assert not loaded, "loading digits imported " + ", ".join(loaded[:5])
+        images, labels = data.read_digits()
         from sklearn.datasets import load_digits
         real = load_digits()
         assert images.dtype == real.images.dtype and np.array_equal(images, real.images)
