@@ -10,7 +10,11 @@ FROM ${BASE_IMAGE}
 # scikit-learn 0.24.2 is the last release with cp36 manylinux2014_aarch64 wheels (with
 # scipy 1.5.4); it is skipped when the base already imports sklearn. PIP_EXTRA: more
 # requirement specs, space-separated. manylinux2014 wheels need pip >= 19.3; an older pip
-# is first upgraded to at most 21.3.x (the last release for Python 3.6).
+# (the L4T bases keep Ubuntu 18.04's pip 9.0.1) is first upgraded to at most 21.3.x (the last
+# release for Python 3.6). pip options are flags, never PIP_* variables: pip < 19 reads
+# PIP_NO_CACHE_DIR=1 as a cache path and dies with "TypeError: expected str, bytes or
+# os.PathLike object, not int" (pypa/pip#2897, #5385). PIP_BREAK_SYSTEM_PACKAGES (pip >= 23.0.1,
+# PEP 668 bases) has no flag in older pips, which ignore the variable.
 # The base's TensorFlow stack (tensorflow*, numpy, protobuf, h5py, keras) is held at its
 # installed versions (pip -c), so the added packages never change what is measured.
 # The optional secret "ca" is a CA bundle for TLS-intercepting proxies: mounted for this
@@ -24,6 +28,10 @@ ARG HUB_VERSION=0.12.0
 # The jtop client must match the jetson-stats service on the device (`jtop -v` there), so it
 # is opt-in: set JTOP_VERSION (e.g. 4.3.2). Without it the telemetry sidecar uses tegrastats.
 ARG JTOP_VERSION=""
+# INDEX_URL: a package index to use instead of pip's default. pip 9's default is the index's
+# legacy address (a redirect some networks do not resolve), so its self-upgrade is given the
+# address that pip >= 10 uses by default.
+ARG INDEX_URL=""
 RUN --mount=type=secret,id=ca,required=false \
     set -e; \
     reqs="$PIP_EXTRA"; \
@@ -32,13 +40,16 @@ RUN --mount=type=secret,id=ca,required=false \
     python3 -c 'import tensorflow_hub' 2>/dev/null || [ -z "$HUB_VERSION" ] || reqs="tensorflow-hub==$HUB_VERSION $reqs"; \
     [ -z "$JTOP_VERSION" ] || reqs="jetson-stats==$JTOP_VERSION $reqs"; \
     if [ -z "$(echo $reqs)" ]; then echo "job dependencies already present"; exit 0; fi; \
-    if [ -f /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi; \
-    export PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_BREAK_SYSTEM_PACKAGES=1; \
+    opts="--no-cache-dir --disable-pip-version-check"; \
+    if [ -f /run/secrets/ca ]; then opts="$opts --cert /run/secrets/ca"; fi; \
+    export PIP_BREAK_SYSTEM_PACKAGES=1; \
+    python3 -m pip --version; \
     python3 -c 'import pip, sys; sys.exit(tuple(map(int, pip.__version__.split(".")[:2])) < (19, 3))' \
-      || python3 -m pip install 'pip>=19.3,<22'; \
+      || python3 -m pip install $opts -i "${INDEX_URL:-https://pypi.org/simple}" 'pip>=19.3,<22'; \
+    python3 -m pip --version; \
     python3 -m pip list --format=freeze 2>/dev/null \
       | grep -iE '^(tensorflow[a-z_-]*|numpy|protobuf|h5py|keras)==' >/tmp/keep.txt || true; \
-    python3 -m pip install -c /tmp/keep.txt $reqs; \
+    python3 -m pip install $opts ${INDEX_URL:+-i "$INDEX_URL"} -c /tmp/keep.txt $reqs; \
     rm -f /tmp/keep.txt; \
     python3 -c 'import sklearn; print("scikit-learn", sklearn.__version__)'
 
