@@ -44,7 +44,7 @@ RUN --mount=type=secret,id=ca,required=false \
       || python3 -m pip install $opts -i "${INDEX_URL:-https://pypi.org/simple}" 'pip>=19.3,<22'; \
     python3 -m pip --version; \
     python3 -m pip list --format=freeze 2>/dev/null \
-      | grep -iE '^(tensorflow[a-z_-]*|numpy|protobuf|h5py|keras)==' >/tmp/keep.txt || true; \
+      | grep -iE '^(tensorflow[a-z0-9_-]*|numpy|protobuf|h5py|keras)==' >/tmp/keep.txt || true; \
     python3 -m pip install $opts ${INDEX_URL:+-i "$INDEX_URL"} -c /tmp/keep.txt $reqs; \
     rm -f /tmp/keep.txt; \
     python3 -c 'import sklearn; print("scikit-learn", sklearn.__version__)'
