@@ -3,7 +3,8 @@
 Runs next to the device (in a container with the host's PID namespace on a remote engine) and
 prints one JSON object per line behind a fixed prefix, so the harness reads the samples from
 the container's log stream: `facts` and `unavailable` once per source, then `sample`s with the
-device's own monotonic clock (the clock the job's events use there). Stops on SIGTERM.
+device's own monotonic clock (the clock the job's events use there), and a `note` when a source
+had a gap (a jtop.service restart). Stops on SIGTERM.
 """
 
 import argparse
@@ -22,6 +23,14 @@ def emit(kind, source, **fields):
     fields.update({"kind": kind, "source": source})
     sys.stdout.write(PREFIX + json.dumps(fields, sort_keys=True) + "\n")
     sys.stdout.flush()
+
+
+def emit_notes(reader, said):
+    """The reader's new notes (gaps in its samples), each once."""
+    notes = getattr(reader, "notes", None) or []
+    for text in notes[said.get(reader.source, 0):]:
+        emit("note", reader.source, t=time.monotonic(), text=text)
+    said[reader.source] = len(notes)
 
 
 def main(argv=None):
@@ -44,6 +53,7 @@ def main(argv=None):
     for reader in readers:
         emit("facts", reader.source, facts=reader.facts())
     started = time.monotonic()
+    said = {}
     try:
         while readers and not stopping:
             for reader in list(readers):
@@ -58,6 +68,7 @@ def main(argv=None):
                     if processes is not None:
                         values["gpu_processes"] = {str(pid): mb for pid, mb in processes.items()}
                     emit("sample", reader.source, t=time.monotonic(), wall_time=time.time(), values=values)
+                emit_notes(reader, said)
             if args.duration and time.monotonic() - started >= args.duration:
                 break
             time.sleep(args.interval)
@@ -66,6 +77,7 @@ def main(argv=None):
     finally:
         for reader in readers:
             reader.close()
+            emit_notes(reader, said)
     return 0
 
 

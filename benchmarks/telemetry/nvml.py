@@ -1,9 +1,11 @@
 """NVIDIA GPUs through NVML (nvidia-ml-py, module `pynvml`; not the deprecated `pynvml` dist).
 
 Units follow NVML: power in mW, the energy counter in mJ since the driver loaded (Volta and
-newer; NotSupported before), memory in bytes, clocks in MHz. Queries a GPU does not support
-are dropped after their first failure and listed in `unsupported`, never reported as zero.
-With several GPUs the sample is the machine's total (power, energy, memory) or mean (load).
+newer; NotSupported before), memory in bytes, clocks in MHz. A query the GPU does not support,
+the user may not make, or the driver does not have (after its older fallback) is null from its
+first failure on, never 0, with the reason in `unavailable` (and the facts' `nvml_unavailable`).
+A lost GPU (NVMLError_GpuIsLost) ends the reader with Unavailable. With several GPUs the sample
+is the machine's total (power, energy, memory) or mean (load). docs/telemetry.md has the rules.
 """
 
 from . import Unavailable
@@ -19,13 +21,28 @@ def throttle_names(mask):
     return [name for bit, name in sorted(THROTTLE_BITS.items()) if mask & bit]
 
 
+# The query each sample needs, by the first name that answers: newer calls first, the older ones
+# (kept by every driver that predates the newer) on NVMLError_FunctionNotFound.
+THROTTLE_CALLS = ("nvmlDeviceGetCurrentClocksEventReasons",  # R535+; the other is deprecated since
+                  "nvmlDeviceGetCurrentClocksThrottleReasons")
+PROCESS_CALLS = ("nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2",
+                 "nvmlDeviceGetComputeRunningProcesses")  # unversioned: v1 in old bindings, v3 in new
+LOST = ("the GPU is lost (NVML: %s): it fell off the bus or hung; a GPU reset or a reboot brings it back, "
+        "and nothing it measured after this point is recorded")
+
+
 class NvmlReader:
     source = "nvml"
 
     def __init__(self, module=None):
         self._nvml = module
         self.handles = []
-        self.unsupported = set()
+        self.unavailable = {}  # query -> why it is null (not supported, not permitted, not in this driver)
+        self._calls = {}  # query -> the function that answered it
+
+    @property
+    def unsupported(self):
+        return set(self.unavailable)
 
     def open(self):
         if self._nvml is None:
@@ -44,18 +61,39 @@ class NvmlReader:
                               "GPU (--gpus / runtime nvidia)" % error)
         if not self.handles:
             raise Unavailable("NVML answers but sees no GPU")
+        self.sample()  # learn once which queries this GPU and driver answer (facts list the others)
+        self.processes()
         return self
 
-    def _query(self, name, function, *args):
-        """One NVML call; None (and never asked again) when the GPU does not support it."""
-        if name in self.unsupported:
+    def _error(self, name):
+        return getattr(self._nvml, name, None) or ()
+
+    def _query(self, name, function, *args, **options):
+        """One NVML query; None when it cannot answer. Not supported, not permitted or absent from
+        this driver: None for good, with the reason in `unavailable`. A lost GPU ends the reader."""
+        if name in self.unavailable:
             return None
-        try:
-            return function(*args)
-        except self._nvml.NVMLError as error:
-            if isinstance(error, (getattr(self._nvml, "NVMLError_NotSupported", ()), getattr(self._nvml, "NVMLError_NoPermission", ()))):
-                self.unsupported.add(name)
-            return None
+        calls = [function] if callable(function) else \
+            [c for c in (self._calls.get(name),) if c] or [getattr(self._nvml, c, None) for c in function]
+        reasons = []
+        for call in calls:
+            if call is None:
+                continue
+            try:
+                value = call(*args)
+                self._calls[name] = call
+                return value
+            except self._error("NVMLError_GpuIsLost") as error:
+                raise Unavailable(LOST % error)
+            except (self._error("NVMLError_FunctionNotFound"), self._error("NVMLLibraryMismatchError")) as error:
+                reasons.append("%s: %s" % (call.__name__, _first_line(error)))
+            except (self._error("NVMLError_NotSupported"), self._error("NVMLError_NoPermission")) as error:
+                self.unavailable[name] = "%s: %s" % (call.__name__, error)
+                return None
+            except self._nvml.NVMLError:
+                return None  # e.g. Unknown Error or Timeout: this sample only
+        self.unavailable[name] = "; ".join(reasons) or "not in this version of nvidia-ml-py"
+        return None
 
     def facts(self):
         nvml = self._nvml
@@ -68,14 +106,15 @@ class NvmlReader:
         return {"gpus": gpus, "gpu_count": len(gpus),
                 "gpu_model": gpus[0]["name"] if gpus else None,
                 "driver": _text(self._query("driver", nvml.nvmlSystemGetDriverVersion)),
-                "cuda_driver": "%d.%d" % (cuda // 1000, cuda % 1000 // 10) if cuda else None}
+                "cuda_driver": "%d.%d" % (cuda // 1000, cuda % 1000 // 10) if cuda else None,
+                "nvml_unavailable": dict(self.unavailable) or None}
 
     def processes(self):
-        """{pid: MB} of every process holding GPU memory, all GPUs (None: unknown amount)."""
-        nvml = self._nvml
+        """{pid: MB} of every process holding GPU memory, all GPUs. None: the driver cannot say how
+        much (usedGpuMemory None: not attributable, never 0). Empty too when the query is unavailable."""
         held = {}
         for handle in self.handles:
-            for process in self._query("processes", nvml.nvmlDeviceGetComputeRunningProcesses, handle) or []:
+            for process in self._query("processes", PROCESS_CALLS, handle) or []:
                 used = getattr(process, "usedGpuMemory", None)
                 mb = round(used / MB, 1) if used is not None else None
                 if mb is None:
@@ -87,6 +126,7 @@ class NvmlReader:
     def sample(self):
         nvml = self._nvml
         util, used, power, energy, temps, clocks, mask = [], [], [], [], [], [], 0
+        masks_known = True
         for handle in self.handles:
             rates = self._query("utilization", nvml.nvmlDeviceGetUtilizationRates, handle)
             if rates is not None:
@@ -98,9 +138,11 @@ class NvmlReader:
             energy.append(self._query("energy", nvml.nvmlDeviceGetTotalEnergyConsumption, handle))
             temps.append(self._query("temperature", nvml.nvmlDeviceGetTemperature, handle, nvml.NVML_TEMPERATURE_GPU))
             clocks.append(self._query("sm_clock", nvml.nvmlDeviceGetClockInfo, handle, nvml.NVML_CLOCK_SM))
-            reasons = getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None) or \
-                nvml.nvmlDeviceGetCurrentClocksThrottleReasons
-            mask |= self._query("throttle", reasons, handle) or 0
+            reasons = self._query("throttle", THROTTLE_CALLS, handle)
+            if reasons is None:
+                masks_known = False
+            else:
+                mask |= reasons
         sample = {}
         if util:
             sample["gpu_util_percent"] = round(sum(util) / len(util), 1)
@@ -114,9 +156,13 @@ class NvmlReader:
             sample["temperature_c"] = float(max(t for t in temps if t is not None))
         if [c for c in clocks if c is not None]:
             sample["sm_clock_mhz"] = float(min(c for c in clocks if c is not None))
-        if "throttle" not in self.unsupported:
-            sample["throttle_reasons"] = mask
-            sample["throttled"] = 1 if throttle_names(mask) else 0
+        sample["throttle_reasons"] = mask if masks_known else None  # null, never 0, when unknown
+        sample["throttled"] = (1 if throttle_names(mask) else 0) if masks_known else None
+        for key, query in (("power_w", "power"), ("energy_j", "energy"), ("gpu_util_percent", "utilization"),
+                           ("gpu_memory_used_mb", "memory"), ("temperature_c", "temperature"),
+                           ("sm_clock_mhz", "sm_clock")):
+            if query in self.unavailable:
+                sample.setdefault(key, None)
         return sample
 
     def close(self):
@@ -124,6 +170,10 @@ class NvmlReader:
             self._nvml.nvmlShutdown()
         except Exception:  # noqa: BLE001, S110 - closing must not fail a run
             pass
+
+
+def _first_line(error):
+    return str(error).split(". ")[0]
 
 
 def _text(value):
