@@ -152,15 +152,19 @@ def cmd_run(args, cfg, console: Console) -> int:
         prepare_results_dir(args.results_dir)  # full or read-only: a one-line error before anything runs
         suite, plan = resumed.suite, resumed.plan
         emulated = bool(resumed.manifest.get("emulated"))
-        queues = [Queue(targets[0], runner_for(targets[0], args.emulate or emulated), resume=resumed.path)]
+        powers = power_controls(targets, plan)
+        queues = [Queue(targets[0], runner_for(targets[0], args.emulate or emulated), resume=resumed.path,
+                        power=powers[0])]
         if queues[0].runner.emulated != emulated:
             raise UsageError(f"cannot resume run {resumed.run_id}: it ran {'emulated' if emulated else 'natively'}, "
                              f"this engine runs the target {'emulated' if queues[0].runner.emulated else 'natively'}")
     else:
         suite = config.single_job_suite(args.job) if args.job else config.load_suite(args.suite or "quickstart", cfg)
         plan = expand(suite, parse_overrides(args.set), args.repeat)
+        powers = power_controls(targets, plan)  # an unknown mode or no jtop: refused before anything is written
         prepare_results_dir(args.results_dir)
-        queues = [Queue(target, runner_for(target, args.emulate)) for target in targets]
+        queues = [Queue(target, runner_for(target, args.emulate), power=control)
+                  for target, control in zip(targets, powers)]
     for queue in queues:
         for warning in getattr(queue.runner, "warnings", []):
             console.print(f"[yellow]warning[/]: {escape(warning)}")
@@ -179,6 +183,13 @@ def cmd_run(args, cfg, console: Console) -> int:
         return ExitStatus.TERMINATED if terminated else ExitStatus.INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
+        for control in powers:
+            if control is not None:
+                control.close()
+    for queue in queues:
+        if queue.writer is not None and (queue.writer.manifest.get("power") or {}).get("restored") is False:
+            console.print(f"[yellow]warning[/]: the power state before the run was not restored on "
+                          f"{escape(queue.target.name)}: {escape(str(queue.writer.manifest['power'].get('error')))}")
     for queue in queues:
         console.print(run_table(find_run(args.results_dir, queue.writer.run_id)))
         console.print(f"results: {escape(str(queue.writer.path))}  (harness report {queue.writer.run_id})")
@@ -186,6 +197,22 @@ def cmd_run(args, cfg, console: Console) -> int:
         return ExitStatus.INTERRUPTED
     ok = all(r["status"] in ("ok", "skipped") for queue in queues for r in queue.results)
     return ExitStatus.OK if ok else ExitStatus.JOB_NOT_OK
+
+
+def power_controls(targets, plan) -> list:
+    """Each target's jtop client for power_mode/jetson_clocks (None where no job sets them), all checked
+    before anything runs: an unknown mode or no jtop is one line, exit 2 (harness/power.py)."""
+    from .power import control_for
+    controls: list = []
+    try:
+        for target in targets:
+            controls.append(control_for(target, plan))
+    except BaseException:
+        for control in controls:
+            if control is not None:
+                control.close()
+        raise
+    return controls
 
 
 def start_resume(args, known, console: Console):

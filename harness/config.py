@@ -17,6 +17,7 @@ from typing import Any
 from benchmarks import jobs as job_registry
 from benchmarks.params import ParamError, check_value
 
+from . import power
 from .errors import UsageError
 
 USER_CONFIG = "harness.toml"
@@ -48,6 +49,8 @@ class Target:
     idle_baseline_s: float = 3.0   # pre-flight idle power baseline before each job (0: none)
     preflight: str = "warn"        # "strict": other processes holding GPU memory fail the job
     tegrastats_path: str = ""      # on the device; default: tegrastats on PATH (/usr/bin in L4T)
+    power_mode: str | int | None = None  # Jetson: nvpmodel name or id set before each job (docs/power-modes.md)
+    jetson_clocks: bool | None = None    # Jetson: jetson_clocks on/off before each job
     source: str = ""
 
     def public(self) -> dict[str, Any]:
@@ -114,7 +117,8 @@ def make_target(name: str, table: Any, source: str) -> Target:
     unknown = sorted(set(table) - set(_TARGET_TYPES))
     if unknown:
         raise UsageError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(_TARGET_TYPES))})")
-    fields = {key: _check_field(where, key, value, _TARGET_TYPES[key]) for key, value in table.items()}
+    fields = {key: power.check_value(key, value, where) if key in power.KEYS
+              else _check_field(where, key, value, _TARGET_TYPES[key]) for key, value in table.items()}
     if fields.get("runner", "local") not in RUNNERS:
         raise UsageError(f"{where}: runner must be one of {', '.join(RUNNERS)}, got {fields['runner']!r}")
     _check_telemetry(where, fields)
@@ -226,6 +230,14 @@ def check_param(job: str, key: str, value: Any, where: str) -> Any:
         raise UsageError(f"{where}: {error}") from None
 
 
+def check_entry_value(job: str, key: str, value: Any, where: str) -> Any:
+    """A suite entry's param or sweep value: a job parameter, or a harness power key (power_mode,
+    jetson_clocks: set on the device before the job, docs/power-modes.md)."""
+    if key in power.KEYS:
+        return power.check_value(key, value, where)
+    return check_param(job, key, value, where)
+
+
 def parse_suite(name: str, data: Any, source: str) -> Suite:
     where = f"{source}: suite '{name}'"
     if not isinstance(data, dict):
@@ -248,11 +260,11 @@ def parse_suite(name: str, data: Any, source: str) -> Suite:
         check_job(job, here)  # also without params: an unknown or non-string name is a usage error
         if not isinstance(params, dict) or not isinstance(sweep, dict):
             raise UsageError(f"{here}: 'params' and 'sweep' must be tables")
-        params = {key: check_param(job, key, value, here) for key, value in params.items()}
+        params = {key: check_entry_value(job, key, value, here) for key, value in params.items()}
         checked_sweep = {}
         for key, values in sweep.items():
             if not isinstance(values, list) or not values:
                 raise UsageError(f"{here}: sweep '{key}' must be a non-empty list")
-            checked_sweep[key] = [check_param(job, key, value, here) for value in values]
+            checked_sweep[key] = [check_entry_value(job, key, value, here) for value in values]
         entries.append(SuiteEntry(job, params, checked_sweep))
     return Suite(name=name, description=str(data.get("description", "")), entries=tuple(entries), source=source)

@@ -11,8 +11,9 @@ from typing import Any
 
 from benchmarks import __version__ as jobs_version
 
-from . import __version__, jobdata
+from . import __version__, jobdata, power as power_modes
 from .config import Suite, Target
+from .errors import UsageError
 from .host import host_facts
 from .energy import unavailable_metrics
 from .metrics import job_metrics
@@ -33,7 +34,8 @@ def manifest_for(target: Target, suite: Suite, plan: list[JobSpec], runner: Runn
         "harness_version": __version__,
         "jobs_version": jobs_version,
         "jobs": [{"key": s.key, "dir": s.dir_name, "job": s.job, "label": s.label, "repeat": s.repeat,
-                  "params": s.params, "varied": s.varied}  # params and varied: what --resume re-runs
+                  "params": s.params, "varied": s.varied,  # params and varied: what --resume re-runs
+                  **({"power": s.power} if s.power else {})}
                  for s in plan],
     }
 
@@ -66,7 +68,8 @@ def skipped(spec: JobSpec, reason: str, emulated: bool) -> dict[str, Any]:
 
 
 def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path,
-            runner: Runner, display: RunDisplay, resume: Path | None = None) -> tuple[RunWriter, list[dict[str, Any]]]:
+            runner: Runner, display: RunDisplay, resume: Path | None = None,
+            power: power_modes.PowerControl | None = None) -> tuple[RunWriter, list[dict[str, Any]]]:
     """Run every job in order. On interrupt, the running job is stored as `interrupted`, the rest
     as `skipped`, the run as `interrupted`, and RunInterrupted propagates.
 
@@ -89,14 +92,29 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
         plan = [spec for spec in plan if spec.dir_name not in kept]
     emulated = runner.emulated
     display.start(writer.run_id, writer.path, len(plan))
+    if power is not None:
+        power_begin(writer, power)
     try:
         for index, spec in enumerate(plan):
             started, clock = now_iso(), time.monotonic()
             display.job_started(spec)
+            settings = power_modes.wanted(target, spec.power) if power is not None else {}
+            if settings:
+                try:
+                    applied = power_apply(power, settings, runner)
+                except power_modes.PowerError as error:
+                    results.append(result_for(spec, JobOutcome("failed", f"power: {error}", None, [], []),
+                                              started, time.monotonic() - clock, emulated))
+                    results[-1]["power"] = {"requested": settings, "applied": power.read().public()}
+                    writer.write_result(spec.dir_name, results[-1])
+                    display.job_finished(spec, results[-1])
+                    continue
             try:
                 outcome = runner.run_job(spec, writer.job_dir(spec.dir_name), display.on_event)
             except RunInterrupted as stop:
                 results.append(result_for(spec, stop.outcome, started, time.monotonic() - clock, emulated))
+                if settings:
+                    results[-1]["power"] = {"requested": settings, "applied": applied}
                 writer.write_result(spec.dir_name, results[-1])
                 display.job_finished(spec, results[-1])
                 for rest in plan[index + 1:]:
@@ -104,6 +122,8 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
                 writer.finish("interrupted")
                 raise
             results.append(result_for(spec, outcome, started, time.monotonic() - clock, emulated))
+            if settings:
+                results[-1]["power"] = {"requested": settings, "applied": applied}
             writer.write_result(spec.dir_name, results[-1])
             jobdata.load(writer.path / spec.dir_name)  # writes steps.npz now, so compare never parses JSON
             display.job_finished(spec, results[-1])
@@ -119,8 +139,43 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
                                 f"{stored_ok} job(s) stored ok are kept; free space, then: harness run --resume "
                                 f"{writer.run_id}") from None
     finally:
+        if power is not None:
+            power_end(writer, power)
         display.done()
     return writer, results
+
+
+def power_begin(writer: RunWriter, power: power_modes.PowerControl) -> None:
+    """Remember the device's state before this run changes it, in the manifest too: a killed run's
+    --resume restores that state, not the one the killed run left (docs/power-modes.md)."""
+    noted = writer.manifest.get("power") or {}
+    earlier = power_modes.PowerState.from_json(noted.get("previous")) if noted.get("restored") is False else None
+    writer.manifest["power"] = {"previous": power.remember(earlier).public(), "restored": False}
+    writer._save()
+
+
+def power_apply(power: power_modes.PowerControl, settings: dict[str, Any], runner: Runner) -> dict[str, Any]:
+    """Set a job's power state; the read-back state also becomes the device facts its telemetry
+    records and its pre-flight warnings use (they were read when the run started)."""
+    state = power.apply(settings)
+    facts = getattr(getattr(runner, "device", None), "facts", None)
+    if isinstance(facts, dict):
+        facts.update(nvpmodel=state.power_mode, jetson_clocks=state.jetson_clocks)
+    return state.public()
+
+
+def power_end(writer: RunWriter, power: power_modes.PowerControl) -> None:
+    """Put the remembered state back and note the outcome in the manifest (an error is noted, not raised:
+    the run's results stand; the user is told what to set by hand)."""
+    try:
+        state = power.restore()
+        writer.manifest["power"].update(restored=True, after=state.public() if state else None)
+    except (power_modes.PowerError, UsageError, OSError, ValueError) as error:
+        writer.manifest["power"].update(restored=False, error=str(error))
+    try:
+        writer._save()
+    except OSError:
+        pass  # a full disk: the manifest keeps restored=false, so --resume restores
 
 
 def kept_results(run_path: Path, plan: list[JobSpec]) -> list[dict[str, Any]]:
@@ -147,6 +202,7 @@ class Queue:
     interrupted: bool = False
     error: BaseException | None = None
     resume: Path | None = None  # an existing run folder to complete (harness run --resume)
+    power: power_modes.PowerControl | None = None  # Jetson power modes set before each job (harness.power)
 
 
 def run_queues(queues: list[Queue], suite: Suite, plan: list[JobSpec], results_dir: Path, console) -> None:
@@ -162,7 +218,7 @@ def run_queues(queues: list[Queue], suite: Suite, plan: list[JobSpec], results_d
         try:
             with engine_lock(key, progress.console.print, stop):
                 queue.writer, queue.results = execute(queue.target, suite, plan, results_dir, queue.runner, display,
-                                                       queue.resume)
+                                                       queue.resume, queue.power)
         except (RunInterrupted, LockCancelled):
             queue.interrupted = True
         except BaseException as error:  # noqa: BLE001 - handed to the main thread

@@ -16,7 +16,8 @@ from typing import Any
 from benchmarks import jobs as job_registry
 from benchmarks.params import ParamError, resolve
 
-from .config import Suite, check_param
+from . import power as power_keys
+from .config import Suite, check_entry_value
 from .errors import UsageError
 
 
@@ -26,10 +27,12 @@ class JobSpec:
     params: dict[str, Any]
     varied: dict[str, Any]
     repeat: int = 1
+    power: dict[str, Any] = dataclasses.field(default_factory=dict)  # power_mode/jetson_clocks (harness.power)
 
     @property
     def key(self) -> str:
-        digest = hashlib.sha1(json.dumps(self.params, sort_keys=True).encode()).hexdigest()[:8]
+        keyed = {**self.params, **{f"harness.{k}": v for k, v in self.power.items()}}  # no power: keys as before
+        digest = hashlib.sha1(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.job}-{digest}"
 
     @property
@@ -64,7 +67,7 @@ def expand(suite: Suite, overrides: list[tuple[str | None, str, Any]], repeat: i
     for job, key, _ in overrides:
         takers = [e.job for e in suite.entries if job in (None, e.job)]
         specs = [job_registry.load(name).PARAMS for name in takers]
-        if not any(key in s for s in specs):
+        if key not in power_keys.KEYS and not any(key in s for s in specs):
             known = sorted({k for s in specs for k in s}) if specs else []
             scope = f"job '{job}'" if job else f"suite '{suite.name}'"
             raise UsageError(f"--set {key}: no job in {scope} takes this parameter"
@@ -73,18 +76,19 @@ def expand(suite: Suite, overrides: list[tuple[str | None, str, Any]], repeat: i
     planned: set[str] = set()
     for entry in suite.entries:
         params_spec = job_registry.load(entry.job).PARAMS
-        applied = {key: check_param(entry.job, key, value, "--set")
-                   for job, key, value in overrides if job in (None, entry.job) and key in params_spec}
+        applied = {key: check_entry_value(entry.job, key, value, "--set") for job, key, value in overrides
+                   if job in (None, entry.job) and (key in params_spec or key in power_keys.KEYS)}
         sweep = {k: v for k, v in entry.sweep.items() if k not in applied}
         for values in itertools.product(*sweep.values()):
             varied = {**dict(zip(sweep, values)), **applied}
             given = {**entry.params, **varied}
+            power = {key: given.pop(key) for key in power_keys.KEYS if key in given}
             try:
                 params = resolve(params_spec, given)
             except ParamError as error:
                 raise UsageError(str(error)) from None
             for number in range(1, repeat + 1):
-                spec = JobSpec(entry.job, params, varied, number)
+                spec = JobSpec(entry.job, params, varied, number, power)
                 if spec.dir_name not in planned:  # two sweeps that meet (e.g. the baseline) run it once
                     planned.add(spec.dir_name)
                     plan.append(spec)
@@ -96,9 +100,10 @@ def _label_by_differences(plan: list[JobSpec]) -> list[JobSpec]:
     same name (sweeps and separate entries alike), in the order the sweep or --set gave them."""
     labelled = []
     for spec in plan:
-        others = [other.params for other in plan if other.job == spec.job]
-        differing = [key for key in spec.params if any(o.get(key) != spec.params[key] for o in others)]
+        mine = {**spec.params, **spec.power}
+        others = [{**other.params, **other.power} for other in plan if other.job == spec.job]
+        differing = [key for key in mine if any(o.get(key) != mine[key] for o in others)]
         order = list(spec.varied) + sorted(k for k in differing if k not in spec.varied)
-        varied = {key: spec.params[key] for key in order if key in differing or key in spec.varied}
+        varied = {key: mine[key] for key in order if key in differing or key in spec.varied}
         labelled.append(dataclasses.replace(spec, varied=varied))
     return labelled

@@ -84,7 +84,8 @@ def _spec(run_id: str, path: Path, entry: dict[str, Any]) -> JobSpec:
     except ParamError as error:
         raise UsageError(f"cannot resume run {run_id}: job {job} no longer takes its parameters ({error}); "
                          f"start a new run") from None
-    spec = JobSpec(job, resolved, dict(entry.get("varied") or {}), int(entry.get("repeat", 1)))
+    spec = JobSpec(job, resolved, dict(entry.get("varied") or {}), int(entry.get("repeat", 1)),
+                   dict(entry.get("power") or {}))  # power_mode/jetson_clocks of a power sweep
     if spec.dir_name != directory:
         raise UsageError(f"cannot resume run {run_id}: job {job}'s parameters changed since the run (its key is "
                          f"now {spec.key}, was {entry.get('key')}); start a new run")
