@@ -138,17 +138,25 @@ _NEEDS = {"ram_peak_mb": "a Jetson source (jtop or tegrastats): unified RAM",
           "idle_power_w": "a power source and idle_baseline_s > 0"}
 
 
+# The NVML query behind a metric (benchmarks/telemetry/nvml.py's names in the facts' nvml_unavailable).
+_NVML_QUERY = {"throttled_share": "throttle", "power_mean_w": "power", "gpu_util_mean_percent": "utilization",
+               "gpu_util_peak_percent": "utilization"}
+
+
 def unavailable_metrics(metrics: dict[str, Any], info: dict[str, Any]) -> dict[str, str]:
     """{metric: why it is None} for the GPU/power/energy metrics a job result lacks."""
     sources = info.get("sources") or []
     reasons = info.get("unavailable_sources") or {}
     why_not = "; ".join(f"{name}: {reason}" for name, reason in sorted(reasons.items()))
+    refused = (info.get("device") or {}).get("nvml_unavailable") or {}  # queries this GPU/driver does not answer
     missing = {}
     for name in DEVICE_METRICS:
         if metrics.get(name) is not None:
             continue
         if not sources:
             missing[name] = f"no GPU/board telemetry on this target ({why_not or 'telemetry off'})"
+        elif _NVML_QUERY.get(name) in refused:
+            missing[name] = f"nvml: {refused[_NVML_QUERY[name]]}"
         elif name in _NEEDS:
             missing[name] = f"needs {_NEEDS[name]}; measured here by {', '.join(sources)}"
         elif name in ("energy_j", "net_energy_j", "energy_per_sample_j", "samples_per_joule"):

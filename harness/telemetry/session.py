@@ -72,6 +72,7 @@ class JobTelemetry:
         self.readers, self.writer, self.interval = readers, writer, interval
         self.preflight, self.reasons, self.facts = preflight, dict(reasons), facts
         self.samplers: list[DeviceSampler] = []
+        self.notes: list[str] = []  # gaps a source recovered from (a jtop.service restart)
 
     def start(self, pid: int, job_pids: Callable[[], set[int]] | None = None) -> None:
         job_pids = job_pids or (lambda: tree_pids(pid))
@@ -91,10 +92,11 @@ class JobTelemetry:
     def close(self) -> None:
         for reader in self.readers:
             reader.close()
+            self.notes.extend(getattr(reader, "notes", None) or [])
         self.readers = []
 
     def info(self) -> dict[str, Any]:
         """What result.json records about the measurement itself."""
         return {"sources": [s.name for s in self.samplers] or [r.source for r in self.readers],
                 "device": self.facts, "preflight": self.preflight.public(),
-                "unavailable_sources": self.reasons}
+                "unavailable_sources": self.reasons, **({"notes": self.notes} if self.notes else {})}

@@ -123,6 +123,7 @@ class Sidecar:
         self.idle: list[dict[str, Any]] = []
         self.holders: dict[int, float | None] = {}
         self.reasons: dict[str, str] = {}
+        self.notes: list[str] = []  # the sidecar's `note` records: gaps a source recovered from
         self.container = None
         self.job = None  # the job's container, once started: its host PIDs own GPU memory
         self._job_pids: set[int] = set()
@@ -180,6 +181,9 @@ class Sidecar:
         if record["kind"] == "unavailable":
             self.reasons[record["source"]] = record.get("reason", "")
             return
+        if record["kind"] == "note" and isinstance(record.get("text"), str):
+            self.notes.append(record["text"])
+            return
         if record["kind"] != "sample" or not isinstance(record.get("values"), dict):
             return
         values = dict(record["values"])
@@ -221,6 +225,7 @@ class JobSidecar:
                  labels: dict[str, str], writer: TelemetryWriter):
         self.target, self.sources, self.facts = target, list(sources), facts
         self.reasons = dict(reasons)
+        self.notes: list[str] = []
         self.preflight = Preflight()
         self.sidecar = Sidecar(client, target, sources, labels, writer) if sources else None
 
@@ -248,8 +253,10 @@ class JobSidecar:
             return []
         rows = self.sidecar.stop()
         self.reasons.update(self.sidecar.reasons)
+        self.notes = list(self.sidecar.notes)
         return rows
 
     def info(self) -> dict[str, Any]:
         return {"sources": [s for s in self.sources if s not in self.reasons], "device": self.facts,
-                "preflight": self.preflight.public(), "unavailable_sources": self.reasons, "sidecar": True}
+                "preflight": self.preflight.public(), "unavailable_sources": self.reasons, "sidecar": True,
+                **({"notes": self.notes} if self.notes else {})}
