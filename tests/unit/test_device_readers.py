@@ -17,7 +17,10 @@ import pytest
 from benchmarks.telemetry import Unavailable
 from benchmarks.telemetry.jetson import JtopReader
 from benchmarks.telemetry.nvml import NvmlReader, throttle_names
+from harness import config
+from harness.telemetry.base import TelemetryWriter
 from harness.telemetry.device import DeviceSampler
+from harness.telemetry.sidecar import Sidecar, parse
 
 FAKES = Path(__file__).resolve().parents[1] / "fakes"
 ROOT = FAKES.parents[1]
@@ -292,8 +295,9 @@ def test_the_sampler_thread_survives_a_restart(jtop_module, monkeypatch):
     assert times[-1] > 0.9 + times[0] - 0.3 and any("gap_s" in row for row in rows)
 
 
-def test_the_sidecar_keeps_sampling_through_a_restart():
-    """The real sidecar process with the jtop stand-in: samples before and after, a note line."""
+def test_the_sidecar_keeps_sampling_through_a_restart(tmp_path):
+    """The real sidecar process with the jtop stand-in: samples before and after, a note line,
+    which the harness's side of the sidecar keeps as the job's note."""
     env = {**os.environ, "PYTHONPATH": f"{FAKES}{os.pathsep}{ROOT}", "FAKE_JTOP_RESTART_AT": "0.5",
            "FAKE_JTOP_RESTART_DOWN_S": "0.4", "FAKE_NVML": "off"}
     done = subprocess.run([sys.executable, "-m", "benchmarks.telemetry", "--sources", "jtop", "--interval", "0.05",
@@ -305,6 +309,13 @@ def test_the_sidecar_keeps_sampling_through_a_restart():
     assert len(gap) == 1 and samples.index(gap[0]) >= 3 and len(samples) - samples.index(gap[0]) >= 3
     assert [r for r in records if r["kind"] == "note" and "reconnected" in r["text"]]
     assert not [r for r in records if r["kind"] == "unavailable"]
+    writer = TelemetryWriter(tmp_path / "telemetry.csv")
+    sidecar = Sidecar(None, config.load_targets({})["tx2"], ["jtop"], {}, writer)
+    sidecar.job = object()  # the job runs: samples are the job's rows
+    for line in done.stdout.splitlines():
+        sidecar._handle(parse(line))
+    writer.close()
+    assert len(sidecar.rows) == len(samples) and sidecar.notes == [r["text"] for r in records if r["kind"] == "note"]
 
 
 def test_jtop_missing_package_is_named(monkeypatch):
