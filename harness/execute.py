@@ -12,6 +12,7 @@ from typing import Any
 from benchmarks import __version__ as jobs_version
 
 from . import __version__, jobdata, power as power_modes
+from .adaptive import Adaptive, decide, job_intervals
 from .config import Suite, Target
 from .errors import UsageError
 from .host import host_facts
@@ -69,7 +70,8 @@ def skipped(spec: JobSpec, reason: str, emulated: bool) -> dict[str, Any]:
 
 def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path,
             runner: Runner, display: RunDisplay, resume: Path | None = None,
-            power: power_modes.PowerControl | None = None) -> tuple[RunWriter, list[dict[str, Any]]]:
+            power: power_modes.PowerControl | None = None,
+            adaptive: Adaptive | None = None) -> tuple[RunWriter, list[dict[str, Any]]]:
     """Run every job in order. On interrupt, the running job is stored as `interrupted`, the rest
     as `skipped`, the run as `interrupted`, and RunInterrupted propagates.
 
@@ -95,7 +97,8 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
     if power is not None:
         power_begin(writer, power)
     try:
-        for index, spec in enumerate(plan):
+        plan = list(plan)  # --repeat auto appends its rounds (harness.adaptive)
+        for index, spec in enumerate(_rounds(plan, adaptive, writer)):
             started, clock = now_iso(), time.monotonic()
             display.job_started(spec)
             settings = power_modes.wanted(target, spec.power) if power is not None else {}
@@ -125,7 +128,7 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
             if settings:
                 results[-1]["power"] = {"requested": settings, "applied": applied}
             writer.write_result(spec.dir_name, results[-1])
-            jobdata.load(writer.path / spec.dir_name)  # writes steps.npz now, so compare never parses JSON
+            jobdata.store(writer.path / spec.dir_name)  # writes steps.parquet now, so compare never parses JSON
             display.job_finished(spec, results[-1])
         writer.finish("complete")
     except OSError as error:
@@ -143,6 +146,38 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
             power_end(writer, power)
         display.done()
     return writer, results
+
+
+def _rounds(plan: list[JobSpec], adaptive: Adaptive | None, writer: RunWriter):
+    """The plan's jobs in order; with --repeat auto, after each round, one more repeat of every job
+    whose interval is still too wide, appended to `plan` (and to run.json) until decide() stops."""
+    run_clock = round_clock = time.monotonic()
+    index, round_jobs = 0, list(plan)
+    while index < len(plan):
+        yield plan[index]
+        index += 1
+        if adaptive is not None and index == len(plan):
+            now = time.monotonic()
+            round_jobs = _next_round(adaptive, writer, round_jobs, now - run_clock, now - round_clock)
+            plan.extend(round_jobs)
+            round_clock = now
+
+
+def _next_round(adaptive: Adaptive, writer: RunWriter, last: list[JobSpec], elapsed_s: float,
+                round_s: float) -> list[JobSpec]:
+    """The next round's jobs (none: stop), with the decision recorded in the manifest."""
+    intervals = job_intervals(writer.path)
+    keys, reason, states = decide(adaptive, intervals, elapsed_s, round_s)
+    record = writer.manifest.setdefault("adaptive", {**adaptive.public(), "rounds": 0})
+    record.update(rounds=record["rounds"] + 1, stopped=reason, elapsed_s=round(elapsed_s, 3),
+                  jobs={key: {**info, "state": states.get(key)} for key, info in intervals.items()})
+    latest = {spec.key: spec for spec in last}
+    upcoming = [dataclasses.replace(latest[key], repeat=latest[key].repeat + 1) for key in keys if key in latest]
+    writer.manifest["jobs"].extend({"key": s.key, "dir": s.dir_name, "job": s.job, "label": s.label,
+                                    "repeat": s.repeat, "params": s.params, "varied": s.varied,
+                                    **({"power": s.power} if s.power else {})} for s in upcoming)
+    writer._save()
+    return upcoming
 
 
 def power_begin(writer: RunWriter, power: power_modes.PowerControl) -> None:
@@ -202,6 +237,7 @@ class Queue:
     interrupted: bool = False
     error: BaseException | None = None
     resume: Path | None = None  # an existing run folder to complete (harness run --resume)
+    adaptive: Adaptive | None = None  # --repeat auto: its stopping rule (harness.adaptive)
     power: power_modes.PowerControl | None = None  # Jetson power modes set before each job (harness.power)
 
 
@@ -218,7 +254,7 @@ def run_queues(queues: list[Queue], suite: Suite, plan: list[JobSpec], results_d
         try:
             with engine_lock(key, progress.console.print, stop):
                 queue.writer, queue.results = execute(queue.target, suite, plan, results_dir, queue.runner, display,
-                                                       queue.resume, queue.power)
+                                                       queue.resume, queue.power, queue.adaptive)
         except (RunInterrupted, LockCancelled):
             queue.interrupted = True
         except BaseException as error:  # noqa: BLE001 - handed to the main thread

@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from . import jobdata
 from .report.tables import run_rows
 from .results import find_run, iter_runs
 from .telemetry.base import TELEMETRY_FILE
@@ -30,16 +32,24 @@ def _job_files(results_dir: str | Path, run_id: str, name: str):
 
 
 def steps_frame(results_dir: str | Path, run_id: str) -> pd.DataFrame:
-    """Every step event of a run: key, label, repeat, epoch, step, seconds, batch_size, t."""
+    """Every step event of a run: v, event, t, epoch, step, seconds, batch_size, key, label, repeat;
+    Arrow-backed columns (pd.ArrowDtype), read through the step cache (harness.jobdata)."""
     frames = []
     for result, path in _job_files(results_dir, run_id, "events.jsonl"):
         if not path.exists():
             continue
-        with open(path) as handle:
-            steps = [e for e in map(_loads, handle) if e and e.get("event") == "step"]
-        frame = pd.DataFrame(steps)
+        steps = jobdata.load(path.parent).steps
+        count = len(steps["t"])
+        table = pa.table({"v": pa.array(np.ones(count, dtype=np.int64)),
+                          "event": pa.array(["step"] * count, pa.string()),
+                          **{name: pa.array(steps[name].astype(np.int64) if name in _INTEGER else steps[name])
+                             for name in jobdata.STEP_FIELDS}})
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype)
         frames.append(frame.assign(key=result["key"], label=result["label"], repeat=result["repeat"]))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+_INTEGER = ("epoch", "step", "batch_size")  # whole numbers in the events, as json.loads gave them
 
 
 def telemetry_frame(results_dir: str | Path, run_id: str) -> pd.DataFrame:
@@ -47,10 +57,3 @@ def telemetry_frame(results_dir: str | Path, run_id: str) -> pd.DataFrame:
     frames = [pd.read_csv(path).assign(key=result["key"], label=result["label"], repeat=result["repeat"])
               for result, path in _job_files(results_dir, run_id, TELEMETRY_FILE) if path.exists()]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def _loads(line: str):
-    try:
-        return json.loads(line)
-    except ValueError:
-        return None

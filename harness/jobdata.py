@@ -1,11 +1,17 @@
 """A stored job's events as arrays: the steps compare and the plots need, read fast.
 
-events.jsonl of a 100,000-step job is ~10 MB of JSON lines; parsing it with json.loads per line
-costs ~0.3 s, so compare over hundreds of runs would spend its time there. Instead:
-- step lines (a fixed format written by benchmarks/events.py) are parsed with one regex over the
-  whole file into numpy arrays; any other line (start, dataset, epoch, end) with json.loads;
-- the result is cached beside the file as `steps.npz` (keyed by the file's size and mtime, so an
-  appended or rewritten events.jsonl is re-read), written when the job ends or on first read.
+events.jsonl of a 100,000-step job is ~10 MB of JSON lines; json.loads per line costs ~0.3 s, a
+Python regex over the file ~0.4 s. Instead (docs/performance.md):
+- the file is split into lines by Arrow's CSV reader, the step lines (the fixed format written by
+  benchmarks/events.py) are checked against that format with one vectorised regex, their keys and
+  punctuation dropped with one bytes.translate, and the numbers parsed by Arrow's CSV reader; the other
+  lines (start, dataset, epoch, end) with json.loads. Any step line in another layout: the general path;
+- the arrays are cached as Parquet (`steps.parquet`), stamped with a cache version and the events file's
+  size and mtime; a stamp that differs, an unreadable file, or an old `steps.npz` is never trusted: the
+  events are parsed again. `run` and `import` write the cache into the job's folder when the job ends;
+  read commands (compare, report, the pandas API) only read it there, and cache what they had to parse in
+  the user's cache folder (`$XDG_CACHE_HOME/harness/steps`, default ~/.cache/harness/steps), never in
+  the run folder.
 """
 
 from __future__ import annotations
@@ -18,12 +24,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import hashlib
+
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 
 from benchmarks.events import EVENTS_FILE
 
-CACHE_FILE = "steps.npz"
-CACHE_VERSION = 1
+CACHE_FILE = "steps.parquet"
+LEGACY_CACHE_FILE = "steps.npz"  # harness before the Parquet cache: ignored, removed when run rewrites the cache
+CACHE_VERSION = 2
+_META_KEY = b"harness.steps"
 STEP_FIELDS = ("t", "epoch", "step", "seconds", "batch_size")
 _NUMBER = r"(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)"
 _STEP_LINE = re.compile(r'^\{"v":1,"event":"step","t":%s,"epoch":%s,"step":%s,"seconds":%s,"batch_size":%s\}$'
@@ -61,6 +75,33 @@ def from_events(events: Sequence[dict[str, Any]]) -> JobData:
 
 def parse(text: str) -> JobData:
     """Parse events.jsonl text; lines that are not JSON objects are skipped."""
+    return parse_bytes(text.encode(errors="replace"))
+
+
+_NUM = r"-?[0-9]+(?:\.[0-9]+)?"  # what %d and %.6f write (no exponent, nan or inf: those take the general path)
+_STRICT_STEP = (r'^\{"v":1,"event":"step","t":%s,"epoch":%s,"step":%s,"seconds":%s,"batch_size":%s\}$'
+                % ((_NUM,) * 5))
+_STEP_PREFIX = '{"v":1,"event":"step",'
+_KEYS_OUT = (bytes.maketrans(b"}", b"\n"), b'{"vntsapochdizb_:e')  # a checked step line -> "1,,t,epoch,step,seconds,bs"
+_COLUMNS = ["v", "event", *STEP_FIELDS]
+_LINES = dict(read_options=pcsv.ReadOptions(column_names=["line"], block_size=1 << 24),
+              parse_options=pcsv.ParseOptions(delimiter="\x1f", quote_char=False, escape_char=False),
+              convert_options=pcsv.ConvertOptions(column_types={"line": pa.string()}))
+_NUMBERS = dict(read_options=pcsv.ReadOptions(column_names=_COLUMNS, block_size=1 << 24),
+                parse_options=pcsv.ParseOptions(quote_char=False, escape_char=False),
+                convert_options=pcsv.ConvertOptions(column_types={name: pa.float64() for name in STEP_FIELDS},
+                                                    include_columns=list(STEP_FIELDS)))
+
+
+def parse_bytes(raw: bytes) -> JobData:
+    """Parse events.jsonl bytes: the vectorised path when every step line has the emitter's format."""
+    try:
+        fast = _parse_vectorised(raw)
+    except (pa.ArrowInvalid, UnicodeDecodeError, ValueError):
+        fast = None
+    if fast is not None:
+        return fast
+    text = raw.decode(errors="replace")
     matches = _STEP_LINE.findall(text)
     if len(matches) == text.count(_STEP_MARK):
         others = [e for e in (_loads(line) for line in text.splitlines() if line and _STEP_MARK not in line) if e]
@@ -69,6 +110,29 @@ def parse(text: str) -> JobData:
             return JobData(others, dict(zip(STEP_FIELDS, table.T.copy())))
     # some step line in another layout (spaces, other key order): the slow general path
     return from_events([e for e in map(_loads, text.splitlines()) if e is not None])
+
+
+def _parse_vectorised(raw: bytes) -> JobData | None:
+    if not raw.strip():
+        return empty()
+    lines = pcsv.read_csv(pa.BufferReader(raw), **_LINES)["line"].combine_chunks()
+    is_step = pc.starts_with(lines, _STEP_PREFIX)
+    steps = lines.filter(is_step)
+    if len(steps) != raw.count(_STEP_MARK.encode()):
+        return None  # a step line in another layout (or a mark inside another event)
+    others = [e for e in (_loads(line) for line in lines.filter(pc.invert(is_step)).to_pylist() if line) if e]
+    if any(e.get("event") == "step" for e in others):
+        return None
+    if len(steps) == 0:
+        return JobData(others, empty().steps)
+    if not pc.all(pc.match_substring_regex(steps, _STRICT_STEP)).as_py():
+        return None
+    offsets = np.frombuffer(steps.buffers()[1], dtype=np.int32, count=len(steps) + 1, offset=steps.offset * 4)
+    body = pa.py_buffer(steps.buffers()[2])[int(offsets[0]):int(offsets[-1])].to_pybytes().translate(*_KEYS_OUT)
+    numbers = pcsv.read_csv(pa.BufferReader(body), **_NUMBERS)
+    if numbers.num_rows != len(steps):
+        return None
+    return JobData(others, {name: numbers[name].to_numpy() for name in STEP_FIELDS})
 
 
 def _is_number(value: Any) -> bool:
@@ -83,39 +147,87 @@ def _loads(line: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _stamp(path: Path) -> str:
+def _stamp(path: Path) -> dict[str, Any]:
     info = path.stat()
-    return f"{CACHE_VERSION}:{info.st_size}:{info.st_mtime_ns}"
+    return {"version": CACHE_VERSION, "size": info.st_size, "mtime_ns": info.st_mtime_ns,
+            "source": str(path.resolve())}
+
+
+def user_cache_path(job_dir: Path) -> Path:
+    """Where read commands cache a job's parsed steps: outside the run folder, one file per job folder."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "harness" / "steps"
+    digest = hashlib.sha1(str((job_dir / EVENTS_FILE).resolve()).encode()).hexdigest()[:24]
+    return root / f"{digest}.parquet"
+
+
+def _write(path: Path, data: JobData, stamp: dict[str, Any]) -> None:
+    """Parquet file of the step columns, the stamp and the other events in its metadata; atomic.
+    Silently skipped where not writable (a read-only store, a full disk): the cache is only a cache."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = json.dumps({**stamp, "events": data.events}, default=str)
+        table = pa.table({name: np.asarray(data.steps[name], dtype=float) for name in STEP_FIELDS})
+        table = table.replace_schema_metadata({_META_KEY: meta.encode()})
+        tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+        pq.write_table(table, tmp, compression="snappy")
+        os.replace(tmp, path)
+    except (OSError, pa.ArrowException, ValueError):
+        try:
+            tmp.unlink()
+        except (OSError, UnboundLocalError):
+            pass
+
+
+def _read(path: Path, stamp: dict[str, Any]) -> JobData | None:
+    """The cached JobData when the file exists and its stamp is exactly `stamp`, else None."""
+    try:
+        handle = pq.ParquetFile(path)
+        meta = json.loads((handle.schema_arrow.metadata or {}).get(_META_KEY, b"null"))
+        if not isinstance(meta, dict) or any(meta.get(key) != value for key, value in stamp.items()):
+            return None
+        table = handle.read(columns=list(STEP_FIELDS))
+        return JobData(list(meta["events"]), {name: table[name].to_numpy() for name in STEP_FIELDS})
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None  # absent, unreadable, another layout: parse again
 
 
 def write_cache(job_dir: Path, data: JobData) -> None:
-    """Store `data` as the cache of job_dir/events.jsonl; silently skipped where not writable."""
+    """Store `data` as the cache of job_dir/events.jsonl in the job's folder (run and import: the
+    writers of that folder); an old steps.npz there is removed."""
     source = job_dir / EVENTS_FILE
     try:
         stamp = _stamp(source)
-        tmp = job_dir / f".{CACHE_FILE}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as handle:
-            np.savez(handle, stamp=np.array(stamp), events=np.array(json.dumps(data.events, default=str)),
-                     **data.steps)
-        os.replace(tmp, job_dir / CACHE_FILE)
+    except OSError:
+        return
+    _write(job_dir / CACHE_FILE, data, stamp)
+    try:
+        (job_dir / LEGACY_CACHE_FILE).unlink()
     except OSError:
         pass
 
 
-def load(job_dir: Path) -> JobData:
-    """A job's events from the cache when it is current, else parsed (and the cache written)."""
+def store(job_dir: Path) -> JobData:
+    """When a job ends: parse its events once and cache them in its folder (so compare never parses)."""
     source = job_dir / EVENTS_FILE
     if not source.exists():
         return empty()
-    cache = job_dir / CACHE_FILE
-    if cache.exists():
-        try:
-            with np.load(cache) as stored:
-                if str(stored["stamp"]) == _stamp(source):
-                    return JobData(json.loads(str(stored["events"])),
-                                   {name: stored[name] for name in STEP_FIELDS})
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable or stale cache: parse again
-    data = parse(source.read_text(errors="replace"))
+    data = parse_bytes(source.read_bytes())
     write_cache(job_dir, data)
+    return data
+
+
+def load(job_dir: Path) -> JobData:
+    """A job's events from a current cache (its folder's, else the user's), else parsed and cached in
+    the user's cache folder; never written into the run folder."""
+    source = job_dir / EVENTS_FILE
+    try:
+        stamp = _stamp(source)
+    except OSError:
+        return empty()
+    for cache in (job_dir / CACHE_FILE, user_cache_path(job_dir)):
+        data = _read(cache, stamp)
+        if data is not None:
+            return data
+    data = parse_bytes(source.read_bytes())
+    _write(user_cache_path(job_dir), data, stamp)
     return data

@@ -4,7 +4,9 @@
 
 Generates the store once (events.jsonl in the job protocol's exact step format, ~10 MB per run;
 kept in --store and reused when it already has the runs), then times, in this process:
-  cold   compare() parsing every events.jsonl (one regex per file) and writing steps.npz caches
+  cold   compare() parsing every events.jsonl (harness.jobdata's vectorised Arrow reader) and writing
+         the Parquet step caches (read commands write them in the user's cache folder, here
+         STORE/xdg-cache, never in the run folders)
   warm   compare() again, reading the caches
   write  summary.json + summary.csv of the warm comparison
 A benchmark, not a test: it prints the numbers and asserts nothing.
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -69,10 +73,12 @@ def main() -> None:
         for index in range(args.runs):
             write_run(runs, index, args.steps)
         print(f"generated {args.runs} runs x {args.steps} steps in {time.perf_counter() - clock:.1f} s -> {args.store}")
-    for cache in runs.glob("*/*/steps.npz"):
+    for cache in [*runs.glob("*/*/steps.npz"), *runs.glob("*/*/steps.parquet")]:
         cache.unlink()
+    os.environ["XDG_CACHE_HOME"] = str(args.store / "xdg-cache")  # compare's cache, apart from the user's own
+    shutil.rmtree(args.store / "xdg-cache", ignore_errors=True)
     stored = list(iter_runs(args.store))
-    for label in ("cold (parse events.jsonl, write steps.npz)", "warm (steps.npz)"):
+    for label in ("cold (parse events.jsonl, write Parquet caches)", "warm (Parquet caches)"):
         clock = time.perf_counter()
         comparison = compare(stored)
         print(f"compare {label}: {time.perf_counter() - clock:.2f} s for {len(stored)} runs, {len(comparison.rows)} rows")

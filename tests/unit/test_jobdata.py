@@ -1,5 +1,6 @@
-"""Step arrays from events.jsonl: the regex fast path agrees with json.loads, other layouts fall
-back, and the steps.npz cache follows the file."""
+"""Step arrays from events.jsonl: the vectorised Arrow path agrees with json.loads, other layouts fall
+back, the Parquet cache follows the file (stale, corrupt, old-version and old steps.npz caches are never
+trusted), and read commands cache outside the run folder. About 2 s."""
 
 from __future__ import annotations
 
@@ -7,12 +8,22 @@ import json
 import os
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 
 from benchmarks.events import Emitter
 from harness import jobdata
 
 
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg" / "harness" / "steps"
+
+
 def write_events(job_dir, steps=30):
+    job_dir.mkdir(parents=True, exist_ok=True)
     emitter = Emitter(str(job_dir), stream=open(os.devnull, "w"))
     emitter.emit("start", job="x", params={"batch_size": 8})
     for i in range(steps):
@@ -21,24 +32,69 @@ def write_events(job_dir, steps=30):
     emitter.close()
 
 
-def test_fast_path_matches_json_and_is_cached(tmp_path):
-    write_events(tmp_path)
-    data = jobdata.load(tmp_path)
-    slow = jobdata.from_events([json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()])
+def slow_parse(path):
+    return jobdata.from_events([json.loads(line) for line in path.read_text().splitlines()])
+
+
+def test_fast_path_matches_json_and_read_commands_cache_outside_the_run(tmp_path, user_cache):
+    job = tmp_path / "run" / "job"
+    write_events(job)
+    data = jobdata.load(job)
+    slow = slow_parse(job / "events.jsonl")
     for name in jobdata.STEP_FIELDS:
         assert np.array_equal(data.steps[name], slow.steps[name])
     assert [e["event"] for e in data.events] == ["start", "epoch"] and data.steps["seconds"][-1] == 0.03
-    assert (tmp_path / jobdata.CACHE_FILE).exists()
-    cached = jobdata.load(tmp_path)
+    assert sorted(os.listdir(job)) == ["events.jsonl"]  # nothing written into the run folder
+    assert [p.suffix for p in user_cache.iterdir()] == [".parquet"]
+    cached = jobdata.load(job)
     assert np.array_equal(cached.steps["t"], data.steps["t"]) and cached.events == data.events
 
 
-def test_cache_is_rebuilt_when_the_events_change(tmp_path):
+def test_the_vectorised_path_is_exact_on_many_values(tmp_path):
+    rng = np.random.default_rng(1)
+    seconds = rng.gamma(2.0, 0.01, 5000)
+    lines = ['{"v":1,"event":"step","t":%.6f,"epoch":%d,"step":%d,"seconds":%.6f,"batch_size":%d}' % row
+             for row in zip((rng.normal(0, 1e4, 5000)).tolist(), rng.integers(-3, 50, 5000).tolist(),
+                            range(5000), seconds.tolist(), rng.integers(1, 512, 5000).tolist())]
+    lines.insert(100, json.dumps({"v": 1, "event": "epoch", "epoch": 0, "seconds": 1.0}))
+    (tmp_path / "events.jsonl").write_text("\n".join(lines) + "\n")
+    fast = jobdata._parse_vectorised((tmp_path / "events.jsonl").read_bytes())
+    slow = slow_parse(tmp_path / "events.jsonl")
+    assert fast is not None and [e["event"] for e in fast.events] == ["epoch"]
+    for name in jobdata.STEP_FIELDS:
+        assert np.array_equal(fast.steps[name], slow.steps[name]), name
+
+
+def test_store_caches_in_the_job_folder_and_load_follows_the_file(tmp_path, user_cache):
     write_events(tmp_path, steps=10)
-    assert jobdata.load(tmp_path).steps["seconds"].size == 10
+    (tmp_path / jobdata.LEGACY_CACHE_FILE).write_bytes(b"old")
+    assert jobdata.store(tmp_path).steps["seconds"].size == 10
+    assert (tmp_path / jobdata.CACHE_FILE).exists() and not (tmp_path / jobdata.LEGACY_CACHE_FILE).exists()
+    assert jobdata.load(tmp_path).steps["seconds"].size == 10 and not user_cache.exists()  # read from the folder
     with open(tmp_path / "events.jsonl", "a") as handle:
         handle.write('{"v":1,"event":"step","t":9.0,"epoch":1,"step":0,"seconds":0.5,"batch_size":8}\n')
-    assert jobdata.load(tmp_path).steps["seconds"][-1] == 0.5
+    assert jobdata.load(tmp_path).steps["seconds"][-1] == 0.5  # stale stamp: parsed again
+
+
+def test_no_cache_is_trusted_blindly(tmp_path):
+    """A steps.npz of the old harness, a Parquet cache of another version or with a forged stamp from another
+    file, and a truncated one: each is ignored and the events parsed."""
+    write_events(tmp_path, steps=10)
+    np.savez(tmp_path / jobdata.LEGACY_CACHE_FILE, seconds=np.zeros(3))
+    assert jobdata.load(tmp_path).steps["seconds"].size == 10
+    stamp = jobdata._stamp(tmp_path / "events.jsonl")
+    fake = jobdata.JobData([], {name: np.zeros(2) for name in jobdata.STEP_FIELDS})
+    for forged in ({**stamp, "version": 1}, {**stamp, "size": stamp["size"] + 1}, {**stamp, "source": "/elsewhere"}):
+        jobdata._write(tmp_path / jobdata.CACHE_FILE, fake, forged)
+        assert jobdata.load(tmp_path).steps["seconds"].size == 10
+    jobdata._write(tmp_path / jobdata.CACHE_FILE, fake, stamp)
+    assert jobdata.load(tmp_path).steps["seconds"].size == 2  # the check itself: an exact stamp is believed
+    data = (tmp_path / jobdata.CACHE_FILE).read_bytes()
+    (tmp_path / jobdata.CACHE_FILE).write_bytes(data[: len(data) // 2])
+    assert jobdata.load(tmp_path).steps["seconds"].size == 10
+    table = pa.table({"t": [1.0]})
+    pq.write_table(table, tmp_path / jobdata.CACHE_FILE)  # no stamp at all
+    assert jobdata.load(tmp_path).steps["seconds"].size == 10
 
 
 def test_other_layouts_and_junk_lines(tmp_path):
@@ -46,4 +102,9 @@ def test_other_layouts_and_junk_lines(tmp_path):
              "not json", "[1, 2]", json.dumps({"v": 1, "event": "end", "t": 2.0, "status": "ok"})]
     data = jobdata.parse("\n".join(lines) + "\n")
     assert list(data.steps["seconds"]) == [0.25] and [e["event"] for e in data.events] == ["end"]
+    reordered = '{"v":1,"event":"step","t":1.0,"step":5,"epoch":0,"seconds":0.5,"batch_size":4}\n'
+    assert jobdata.parse(reordered).steps["step"].tolist() == [5.0]  # keys in another order: not misread
+    assert jobdata.parse('{"v":1,"event":"step","t":1e-05,"epoch":0,"step":0,"seconds":1,"batch_size":4}\n'
+                         ).steps["t"].tolist() == [1e-05]
+    assert jobdata.parse("").steps["seconds"].size == 0
     assert jobdata.load(tmp_path / "missing").steps["seconds"].size == 0
