@@ -21,6 +21,7 @@ from rich.table import Table
 from benchmarks import jobs as job_registry
 
 from . import __version__, config
+from .adaptive import DEFAULT_CI_TARGET, DEFAULT_MAX_REPEATS, MIN_REPEATS, Adaptive
 from .build import build
 from .compare import compare
 from .errors import UsageError
@@ -71,7 +72,14 @@ def build_parser() -> Parser:
     chosen.add_argument("--job", help="one job with its default parameters")
     run.add_argument("--set", action="append", default=[], metavar="[JOB.]KEY=VALUE",
                      help="override a parameter in every job that has it (repeatable)")
-    run.add_argument("--repeat", type=int, default=1, help="run every job N times (default: 1)")
+    run.add_argument("--repeat", type=repeat_count, default=1,
+                     help="run every job N times (default: 1), or auto: until the interval is tight (docs/adaptive-repeats.md)")
+    run.add_argument("--ci-target", type=float, metavar="PCT",
+                     help=f"--repeat auto: interval half-width to reach, percent of throughput (default: {DEFAULT_CI_TARGET})")
+    run.add_argument("--max-repeats", type=int, metavar="N",
+                     help=f"--repeat auto: most repeats of a job (default: {DEFAULT_MAX_REPEATS})")
+    run.add_argument("--time-budget", type=float, metavar="S",
+                     help="--repeat auto: start no round that would end past S seconds of run time")
     run.add_argument("--timeout", type=float, help="per-job timeout in seconds (default: the target's)")
     run.add_argument("--resume", metavar="RUN_ID",
                      help="complete a stopped run: re-run only its jobs that did not end ok, in the same run folder")
@@ -126,6 +134,18 @@ def build_parser() -> Parser:
 
     gc = commands.add_parser("gc", help="remove containers a killed harness left on a target's engine")
     gc.add_argument("--target", default="local", help="target name whose engine to clean (default: local engine)")
+
+    exporting = commands.add_parser("export", help="stored runs into TensorBoard event files or an MLflow server")
+    tools = exporting.add_subparsers(dest="tool", required=True, parser_class=Parser)
+    board = tools.add_parser("tensorboard", help="event files per job (default: <run folder>/tensorboard)")
+    board.add_argument("runs", nargs="+", metavar="RUN", help="run ids, or target names (their latest complete run)")
+    board.add_argument("--logdir", type=Path, help="write DIR/<run id>/<job folder>/ instead of into the run folder")
+    results_option(board)
+    flow = tools.add_parser("mlflow", help="one MLflow run per job result (needs the mlflow extra)")
+    flow.add_argument("runs", nargs="+", metavar="RUN", help="run ids, or target names (their latest complete run)")
+    flow.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLflow's own, MLFLOW_TRACKING_URI or ./mlruns)")
+    flow.add_argument("--experiment", default="edge-tf-harness", help="experiment name (default: edge-tf-harness)")
+    results_option(flow)
     return parser
 
 
@@ -146,7 +166,8 @@ def cmd_run(args, cfg, console: Console) -> int:
         if not math.isfinite(args.timeout) or args.timeout <= 0:  # nan would never time out
             raise UsageError("--timeout must be a positive number of seconds")
         targets = [dataclasses.replace(target, timeout_s=args.timeout) for target in targets]
-    if args.repeat < 1:
+    adaptive = adaptive_settings(args)
+    if not adaptive and args.repeat < 1:
         raise UsageError("--repeat must be 1 or more")
     if resumed is not None:
         prepare_results_dir(args.results_dir)  # full or read-only: a one-line error before anything runs
@@ -160,10 +181,10 @@ def cmd_run(args, cfg, console: Console) -> int:
                              f"this engine runs the target {'emulated' if queues[0].runner.emulated else 'natively'}")
     else:
         suite = config.single_job_suite(args.job) if args.job else config.load_suite(args.suite or "quickstart", cfg)
-        plan = expand(suite, parse_overrides(args.set), args.repeat)
+        plan = expand(suite, parse_overrides(args.set), MIN_REPEATS if adaptive else args.repeat)
         powers = power_controls(targets, plan)  # an unknown mode or no jtop: refused before anything is written
         prepare_results_dir(args.results_dir)
-        queues = [Queue(target, runner_for(target, args.emulate), power=control)
+        queues = [Queue(target, runner_for(target, args.emulate), power=control, adaptive=adaptive)
                   for target, control in zip(targets, powers)]
     for queue in queues:
         for warning in getattr(queue.runner, "warnings", []):
@@ -213,6 +234,29 @@ def power_controls(targets, plan) -> list:
                 control.close()
         raise
     return controls
+
+
+def repeat_count(text: str):
+    """--repeat: a count, or `auto`."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r} (a count, or auto)") from None
+
+
+def adaptive_settings(args) -> Adaptive | None:
+    """--repeat auto's stopping rule; its options are refused without it."""
+    given = [flag for flag, value in (("--ci-target", args.ci_target), ("--max-repeats", args.max_repeats),
+                                      ("--time-budget", args.time_budget)) if value is not None]
+    if args.repeat != "auto":
+        if given:
+            raise UsageError(f"{', '.join(given)} only apply with --repeat auto")
+        return None
+    return Adaptive(args.ci_target if args.ci_target is not None else DEFAULT_CI_TARGET,
+                    args.max_repeats if args.max_repeats is not None else DEFAULT_MAX_REPEATS,
+                    args.time_budget).check()
 
 
 def start_resume(args, known, console: Console):
@@ -407,8 +451,29 @@ def cmd_prepare(args, cfg, console: Console) -> int:
     return ExitStatus.OK
 
 
+def cmd_export(args, cfg, console: Console) -> int:
+    runs = [find_run(args.results_dir, name) for name in args.runs]
+    if args.tool == "tensorboard":
+        from .export.tensorboard import export_run
+        for run in runs:
+            base, written = export_run(run, args.logdir)
+            for job, _, counts in written:
+                console.print(f"  {escape(job.result['label'])}: {counts['scalars']} scalars, "
+                              f"{counts['telemetry']} telemetry points" + (", graph" if counts["graph"] else ""))
+            console.print(f"run {escape(run.run_id)}: {len(written)} job(s) -> {escape(str(base))}  "
+                          f"(tensorboard --logdir {escape(str(base))})")
+    else:
+        from .export.mlflow_ import export_run
+        for run in runs:
+            exported = export_run(run, args.tracking_uri, args.experiment)
+            for job, run_id, state in exported:
+                console.print(f"  {escape(job.result['label'])}: MLflow run {run_id} ({state})")
+            console.print(f"run {escape(run.run_id)}: {len(exported)} job(s) in experiment {escape(args.experiment)}")
+    return ExitStatus.OK
+
+
 COMMANDS = {"run": cmd_run, "prepare": cmd_prepare, "list": cmd_list, "report": cmd_report, "compare": cmd_compare, "import": cmd_import,
-            "build": cmd_build, "doctor": cmd_doctor, "gc": cmd_gc}
+            "build": cmd_build, "doctor": cmd_doctor, "gc": cmd_gc, "export": cmd_export}
 
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
