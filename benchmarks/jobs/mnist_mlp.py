@@ -5,7 +5,7 @@ layers' kernels; `hidden_layers` repeats the Dense + Dropout block.
 """
 
 from ..params import DEVICE, Param
-from .. import compat, data, timing
+from .. import compat, data, flops, timing
 
 DESCRIPTION = "Keras MLP on MNIST-shaped digits (the L2 / dropout lab)"
 
@@ -61,6 +61,8 @@ def run(params, emitter, context):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=params["learning_rate"]),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
+    step_flops = flops.training_step(tf, model, (28, 28), params["batch_size"])
+    emitter.emit("model", **step_flops)
     timer = timing.step_timer(keras, emitter, len(x_train), params["batch_size"])
     history = model.fit(x_train, y_train, epochs=params["epochs"], batch_size=params["batch_size"],
                         validation_data=(x_test, y_test), callbacks=[timer], verbose=0)
@@ -74,4 +76,6 @@ def run(params, emitter, context):
         "final_loss": last_epoch.get("loss"),
         "final_val_accuracy": float(test_accuracy),
         "final_val_loss": float(test_loss),
+        "flops_per_step": step_flops["flops_per_step"],
+        "flops_method": step_flops["flops_method"],
     }

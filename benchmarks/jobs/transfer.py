@@ -11,7 +11,7 @@ import math
 import time
 
 from ..params import DEVICE, Param
-from .. import compat, images, models, timing
+from .. import compat, flops, images, models, timing
 
 DESCRIPTION = "TF2 transfer learning: MobileNetV2 features (TF-Hub or Keras applications) + Dense head"
 
@@ -207,7 +207,12 @@ def run(params, emitter, context):
             emitter.emit("oom_retry", batch_size=batch_size, next_batch_size=batch_size // 2,
                          error=retries[-1]["error"])
             batch_size //= 2
-    return _result(model, history, timer, data, input_seconds, batch_size, retries, keras, params)
+    size = params["image_size"]
+    step_flops = flops.training_step(tf, model, (size, size, 3), batch_size)
+    emitter.emit("model", **step_flops)
+    result = _result(model, history, timer, data, input_seconds, batch_size, retries, keras, params)
+    result.update(flops_per_step=step_flops["flops_per_step"], flops_method=step_flops["flops_method"])
+    return result
 
 
 def _result(model, history, timer, data, input_seconds, batch_size, retries, keras, params):
