@@ -130,8 +130,8 @@ def _parse_vectorised(raw: bytes) -> JobData | None:
     offsets = np.frombuffer(steps.buffers()[1], dtype=np.int32, count=len(steps) + 1, offset=steps.offset * 4)
     body = pa.py_buffer(steps.buffers()[2])[int(offsets[0]):int(offsets[-1])].to_pybytes().translate(*_KEYS_OUT)
     numbers = pcsv.read_csv(pa.BufferReader(body), **_NUMBERS)
-    if numbers.num_rows != len(steps):
-        return None
+    if numbers.num_rows != len(steps) or any(numbers[name].null_count for name in STEP_FIELDS):
+        return None  # a field without a number
     return JobData(others, {name: numbers[name].to_numpy() for name in STEP_FIELDS})
 
 
@@ -169,7 +169,7 @@ def _write(path: Path, data: JobData, stamp: dict[str, Any]) -> None:
         table = pa.table({name: np.asarray(data.steps[name], dtype=float) for name in STEP_FIELDS})
         table = table.replace_schema_metadata({_META_KEY: meta.encode()})
         tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-        pq.write_table(table, tmp, compression="snappy")
+        pq.write_table(table, tmp, compression="snappy", use_dictionary=False)  # float columns: 4x faster
         os.replace(tmp, path)
     except (OSError, pa.ArrowException, ValueError):
         try:
