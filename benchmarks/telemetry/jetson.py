@@ -6,6 +6,7 @@ Shapes from 4.3's source (docs/telemetry.md): the board total is power['tot'] (V
 taken out of power['rail']); a TX2's temperatures are BCPU, MCPU, GPU, PLL, Tboard, Tdiode, thermal.
 """
 
+import sys
 import time
 
 from . import Unavailable
@@ -65,6 +66,10 @@ class JtopReader:
             raise Unavailable(explain(error))
         return jetson
 
+    def _forget_connection(self):
+        service = sys.modules.get(getattr(self._module, "__name__", "jtop") + ".service")
+        _forget_connection_to(getattr(service, "JTOP_PIPE", "/run/jtop.sock"))
+
     def _lost(self, why):
         try:
             self.jetson.close()
@@ -76,6 +81,7 @@ class JtopReader:
 
     def _reconnect(self):
         gap = self.gaps[-1]
+        self._forget_connection()
         try:
             self.jetson = self._connect()
         except Unavailable as why:
@@ -160,6 +166,19 @@ class JtopReader:
             except Exception:  # noqa: BLE001, S110 - closing must not fail a run
                 pass
         self.jetson = None
+
+
+def _forget_connection_to(address):
+    """Drop this process's cached connection to the jtop socket. jtop's client talks through
+    multiprocessing manager proxies, which keep one connection per address and thread
+    (BaseProxy._address_to_local) and reuse it for every later proxy: after a service restart
+    that connection is dead, and a new jtop() in the same thread fails with BrokenPipeError
+    forever (measured with the real 4.3.2 client, tests/unit/test_jtop_real_client.py)."""
+    try:
+        from multiprocessing.managers import BaseProxy
+        BaseProxy._address_to_local.pop(address, None)
+    except Exception:  # noqa: BLE001, S110 - a Python without that cache has nothing to forget
+        pass
 
 
 def _number(value):

@@ -243,8 +243,11 @@ def sample_for(reader, seconds):
     return rows
 
 
-def test_a_jtop_service_restart_leaves_a_gap_and_a_note(jtop_module, monkeypatch):
+@pytest.mark.parametrize("lost, why", [("eof", "(EOFError: )"), ("pipe", "(BrokenPipeError: [Errno 32] Broken pipe)"),
+                                       ("jtop", "(JtopException: Lost connection with jtop server)")])
+def test_a_jtop_service_restart_leaves_a_gap_and_a_note(jtop_module, monkeypatch, lost, why):
     """ok() re-raises the lost connection; before the fix that exception escaped sample()."""
+    monkeypatch.setenv("FAKE_JTOP_LOST", lost)
     monkeypatch.setenv("FAKE_JTOP_RESTART_AT", "0.3")
     monkeypatch.setenv("FAKE_JTOP_RESTART_DOWN_S", "0.4")
     reader = JtopReader(jtop_module, interval_s=0.05).open()
@@ -255,20 +258,21 @@ def test_a_jtop_service_restart_leaves_a_gap_and_a_note(jtop_module, monkeypatch
     assert [s["gap_s"] for s in got if "gap_s" in s] == [pytest.approx(reader.gaps[0]["to"] - reader.gaps[0]["from"],
                                                                        abs=1e-3)]
     assert 0.35 <= reader.gaps[0]["to"] - reader.gaps[0]["from"] < 1.0  # from the last sample to the reconnection
-    assert len(reader.gaps) == 1 and "Lost connection with jtop server" in reader.gaps[0]["why"]
+    assert len(reader.gaps) == 1 and why in reader.gaps[0]["why"]
     assert got[-1]["power_w"] == 6.12  # sampling goes on after the reconnection
     reader.close()
     assert len(reader.notes) == 1 and "reconnected" in reader.notes[0] and "no samples for" in reader.notes[0]
 
 
 def test_a_service_that_stays_down_is_a_note_at_close(jtop_module, monkeypatch):
+    monkeypatch.setenv("FAKE_JTOP_LOST", "jtop")  # the loss seen inside _get_data: JtopException
     monkeypatch.setenv("FAKE_JTOP_RESTART_AT", "0.2")
     monkeypatch.setenv("FAKE_JTOP_RESTART_DOWN_S", "100")
     reader = JtopReader(jtop_module, interval_s=0.05).open()
     sample_for(reader, 0.6)
     reader.close()
     assert len(reader.notes) == 1 and "not reconnected" in reader.notes[0]
-    assert "The jtop.service is not active" in reader.notes[0]
+    assert "The jtop.service is not active" in reader.notes[0] and "Lost connection with jtop server" in reader.notes[0]
 
 
 def test_a_slower_service_is_followed_not_dropped(jtop_module, monkeypatch):

@@ -12,8 +12,10 @@ publishes one data set per service interval, can refuse connections, and can res
   client's interval, ok() waits 3 intervals and returns False, as the real one does.
 - FAKE_JTOP_RESTART_AT = seconds (comma list) after the first start() at which jtop.service
   restarts; it is down FAKE_JTOP_RESTART_DOWN_S (default 2) seconds. A connected client then
-  re-raises JtopException("Lost connection with jtop server") from every ok(), and start()
-  raises "The jtop.service is not active" until the service is back.
+  re-raises the same error from every ok(): EOFError, or with FAKE_JTOP_LOST=pipe a
+  BrokenPipeError, =jtop JtopException("Lost connection with jtop server"), as the real client
+  does by where its thread was; and start() raises "The jtop.service is not active" until
+  the service is back.
 - FAKE_JTOP_NVPMODEL, FAKE_JTOP_CLOCKS (ON/OFF): the power mode and jetson_clocks the board reports.
 - FAKE_JTOP_OFFLINE = comma list of temperature sensors that read -256 / online False.
 
@@ -239,7 +241,12 @@ class jtop(object):
                 self._running = False
         if self._error is None and self._connected_at is not None:
             if _service.lost_since(self._connected_at, _service.now()) is not None:
-                self._error = JtopException(_LOST)  # the reader thread's EOFError, kept and re-raised
+                # the reader thread's error, kept and re-raised. The real 4.3.2 client gives one of three,
+                # by where its thread was (tests/unit/test_jtop_real_client.py): a bare EOFError or
+                # BrokenPipeError from a manager call, or _get_data's JtopException
+                lost = _env("FAKE_JTOP_LOST", "eof")
+                self._error = JtopException(_LOST) if lost == "jtop" else \
+                    BrokenPipeError(32, "Broken pipe") if lost == "pipe" else EOFError()
         if self._error is not None:
             raise self._error
         return self._running
