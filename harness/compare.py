@@ -40,6 +40,8 @@ class Comparison:
     differences: dict[str, dict[str, list[Any]]] = dataclasses.field(default_factory=dict)  # label -> fact -> per side
     withheld: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # speed ratios refused, and why
     forced: bool = False                  # --force: ratios computed despite the blockers
+    noise: float = stats.NOISE            # significance: the interval must exclude 1 by more than this
+    confidence: float = stats.CONFIDENCE  # of every interval
 
 
 def side_names(runs: list[StoredRun]) -> list[str]:
@@ -66,27 +68,35 @@ def steady_mask(epoch: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _step_statistics(datas: list[jobdata.JobData], seed: int) -> tuple[dict[str, Any], np.ndarray | None]:
-    """Statistics over the steady steps of every ok repeat, pooled; and the bootstrap draws."""
-    seconds, samples = [], []
+def _step_statistics(datas: list[jobdata.JobData], seed: int) -> tuple[dict[str, Any], stats.Spread | None]:
+    """Statistics over the steady steps of every ok repeat (one process each): the pooled
+    throughput, its two-level bootstrap interval (processes, then blocks of steps), the spread
+    between processes, and the side's log-scale Spread for the ratios."""
+    processes = []
     for data in datas:
         mask = steady_mask(data.steps["epoch"])
-        seconds.append(data.steps["seconds"][mask])
-        samples.append(data.steps["batch_size"][mask])
-    seconds = np.concatenate(seconds) if seconds else np.zeros(0)
-    if seconds.size == 0:
+        seconds, samples = data.steps["seconds"][mask], data.steps["batch_size"][mask]
+        if seconds.size and seconds.sum() > 0:
+            processes.append((seconds, samples))
+    if not processes:
         return {}, None
-    samples = np.concatenate(samples)
-    draws = stats.throughput_draws(seconds, samples, seed=seed)
-    low, high = stats.interval(draws)
+    seconds = np.concatenate([s for s, _ in processes])
+    samples = np.concatenate([n for _, n in processes])
+    estimate = float(samples.sum() / seconds.sum())
+    draws = stats.two_level_draws(processes, seed=seed)
+    part = stats.spread(draws, len(processes))
+    low, high = stats.log_interval(estimate, [part])
+    per_process = np.array([n.sum() / s.sum() for s, n in processes])
+    cv = float(per_process.std(ddof=1) / per_process.mean()) if per_process.size > 1 else None
     flagged = int(stats.outliers(seconds).sum())
     p50, p95 = np.percentile(seconds, [50, 95])
     return {
-        "samples_per_sec": float(samples.sum() / seconds.sum()) if seconds.sum() > 0 else None,
-        "samples_per_sec_ci_low": low, "samples_per_sec_ci_high": high,
+        "samples_per_sec": estimate, "samples_per_sec_ci_low": low, "samples_per_sec_ci_high": high,
+        "processes": len(processes), "process_cv": cv,
+        "process_samples_per_sec_min": float(per_process.min()), "process_samples_per_sec_max": float(per_process.max()),
         "step_seconds_median": float(p50), "step_seconds_p95": float(p95),
         "steady_steps": int(seconds.size), "step_outliers": flagged, "step_outlier_share": flagged / seconds.size,
-    }, draws
+    }, part
 
 
 def _median_metrics(ok: list[dict[str, Any]]) -> dict[str, Any]:
@@ -102,23 +112,53 @@ def _seed(run_id: str, key: str) -> int:
     return zlib.crc32(f"{run_id}/{key}".encode())
 
 
-def _aggregate(run: StoredRun, results: list[dict[str, Any]], load: Loader) -> tuple[dict[str, Any], Any]:
-    """One row of values over repeats, the job's facts, and its throughput bootstrap draws."""
+# the metric each ratio's interval comes from, and whether it is measured per step (two levels)
+SPREAD_OF = {"throughput_ratio": "samples_per_sec", "perf_per_dollar_ratio": "samples_per_sec",
+             **{ratio: metric for ratio, metric in TIME_RATIOS.items()}, "samples_per_joule_ratio": "samples_per_joule"}
+
+
+def significance_name(ratio: str) -> str:
+    """throughput_ratio -> throughput_significant (the name summary.json has always used)."""
+    return ratio.removesuffix("_ratio") + "_significant"
+
+
+def _aggregate(run: StoredRun, results: list[dict[str, Any]], load: Loader,
+               noise: float) -> tuple[dict[str, Any], dict[str, stats.Spread | None]]:
+    """One row of values over repeats, the job's facts, and the log-scale Spread of each metric
+    a ratio is taken of (None where it has none: one process and no steps)."""
     ok = [r for r in results if r["status"] == "ok"]
     values: dict[str, Any] = {"status": "ok" if ok else results[0]["status"], "repeats": len(results),
                               "repeats_ok": len(ok), "samples_per_sec_ci_low": None, "samples_per_sec_ci_high": None,
+                              "processes": None, "process_cv": None, "process_samples_per_sec_min": None,
+                              "process_samples_per_sec_max": None,
                               "steady_steps": None, "step_outliers": None, "step_outlier_share": None}
     values.update(_median_metrics(ok))
     datas = [load(run, r) for r in ok]
-    step_values, draws = _step_statistics(datas, _seed(run.run_id, results[0]["key"]))
+    seed = _seed(run.run_id, results[0]["key"])
+    step_values, throughput_spread = _step_statistics(datas, seed)
     values.update({k: v for k, v in step_values.items() if v is not None})
+    spreads: dict[str, stats.Spread | None] = {}
+    for metric in set(SPREAD_OF.values()):
+        numbers = [r["metrics"].get(metric) for r in ok if isinstance(r["metrics"].get(metric), (int, float))]
+        spreads[metric] = stats.spread(stats.scalar_draws(numbers, seed=seed), len(numbers),
+                                       stats.geometric_mean(numbers))
+    if throughput_spread is not None:
+        spreads["samples_per_sec"] = throughput_spread
+    elif spreads["samples_per_sec"] is not None and values["samples_per_sec"] is not None:  # no steps stored
+        low, high = stats.log_interval(values["samples_per_sec"], [spreads["samples_per_sec"]])
+        values.update(samples_per_sec_ci_low=low, samples_per_sec_ci_high=high)
+    # one process: the interval (if any) is within-process noise only, and says so
+    values["single_repeat"] = len(ok) == 1
+    values["interval_scope"] = (None if values["samples_per_sec_ci_low"] is None
+                                else "within one process" if len(ok) == 1 else f"between {len(ok)} processes")
+    values["repeats_needed"] = stats.repeats_needed(values["process_cv"], noise) if ok else None
     price = run.manifest.get("target", {}).get("price_usd")
     values["price_usd"] = price
     values["samples_per_sec_per_usd"] = (values["samples_per_sec"] / price
                                          if price and values["samples_per_sec"] is not None else None)
     reference = (ok or results)[0]
     facts = envdiff.job_facts(run.manifest, reference, datas[0] if datas else load(run, reference))
-    return {**values, **facts}, draws
+    return {**values, **facts}, spreads
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:
@@ -127,20 +167,31 @@ def _ratio(value: float | None, base: float | None) -> float | None:
     return value / base
 
 
-def _throughput_ratio_ci(row: dict[str, Any], base: dict[str, Any], draws, base_draws) -> dict[str, Any]:
-    """Ratio CI from the two sides' independent bootstrap draws; significant when their CIs do
-    not overlap (a ratio whose CIs overlap is shown with `~`)."""
-    if draws is None or base_draws is None or row["throughput_ratio"] is None:
-        return {"throughput_ratio_ci_low": None, "throughput_ratio_ci_high": None, "throughput_significant": None}
-    low, high = stats.interval(draws / base_draws)
-    overlap = (row["samples_per_sec_ci_low"] <= base["samples_per_sec_ci_high"]
-               and base["samples_per_sec_ci_low"] <= row["samples_per_sec_ci_high"])
-    return {"throughput_ratio_ci_low": low, "throughput_ratio_ci_high": high, "throughput_significant": not overlap}
+def _ratio_intervals(row: dict[str, Any], spreads, base_spreads, noise: float) -> dict[str, Any]:
+    """Each ratio's interval from both sides' Spreads, and its significance against the noise
+    band (stats.significant); the baseline's own row has none."""
+    found = {}
+    for ratio, metric in SPREAD_OF.items():
+        low = high = None
+        if spreads is not None and row.get(ratio) is not None:
+            parts = [spreads.get(metric), base_spreads.get(metric)]
+            # a metric with one value per repeat: the interval is that of the ratio of geometric means
+            # (what its draws resample), whose sampling error is smaller than the medians' ratio's
+            center = (parts[0].center / parts[1].center if all(p is not None and p.center for p in parts)
+                      else row[ratio])
+            if ratio == "perf_per_dollar_ratio" and center != row[ratio]:
+                center *= row[ratio] / row["throughput_ratio"]
+            low, high = stats.log_interval(center, parts)
+        found.update({f"{ratio}_ci_low": low, f"{ratio}_ci_high": high,
+                      significance_name(ratio): stats.significant(low, high, noise)})
+    return found
 
 
-def compare(runs: list[StoredRun], force: bool = False, load: Loader = load_job) -> Comparison:
+def compare(runs: list[StoredRun], force: bool = False, load: Loader = load_job,
+            noise: float = stats.NOISE) -> Comparison:
     """Compare runs; the first is the baseline. Speed ratios are withheld where a side was emulated
-    or used another dataset, unless `force`."""
+    or used another dataset, unless `force`. A ratio is significant when its 95% interval excludes
+    1 by more than `noise` (a fraction: 0.03 is 3%)."""
     sides = side_names(runs)
     labels: dict[str, str] = {}
     grouped_by_side = []
@@ -156,13 +207,13 @@ def compare(runs: list[StoredRun], force: bool = False, load: Loader = load_job)
                for name, side in zip(sides, grouped_by_side)}
     rows, differences, withheld = [], {}, []
     for key in shared:
-        aggregated = [_aggregate(run, side[key], load) for run, side in zip(runs, grouped_by_side)]
+        aggregated = [_aggregate(run, side[key], load, noise) for run, side in zip(runs, grouped_by_side)]
         facts = [{name: values[name] for name in envdiff.FACTS} for values, _ in aggregated]
         differs = envdiff.differences(facts)
         if differs:
             differences[labels[key]] = differs
-        base, base_draws = aggregated[0]
-        for index, (name, run, (values, draws)) in enumerate(zip(sides, runs, aggregated)):
+        base, base_spreads = aggregated[0]
+        for index, (name, run, (values, spreads)) in enumerate(zip(sides, runs, aggregated)):
             row = {"key": key, "label": labels[key], "side": name, "target": run.target, "run_id": run.run_id,
                    **values, "differs": ", ".join(differs)}
             blockers = envdiff.speed_blockers(base, values)
@@ -172,7 +223,7 @@ def compare(runs: list[StoredRun], force: bool = False, load: Loader = load_job)
             comparable = not blockers or force
             row.update({ratio: _ratio(values[metric], base[metric]) if comparable else None
                         for ratio, metric in RATIOS.items()})
-            row.update(_throughput_ratio_ci(row, base, draws if index else None, base_draws))
+            row.update(_ratio_intervals(row, spreads if index else None, base_spreads, noise))
             rows.append(row)
     run_facts = [{"side": name, "run_id": run.run_id, "target": run.target, "status": run.status,
                   "created": run.manifest.get("created"), "emulated": bool(run.manifest.get("emulated")),
@@ -180,4 +231,4 @@ def compare(runs: list[StoredRun], force: bool = False, load: Loader = load_job)
                   "price_usd": run.manifest.get("target", {}).get("price_usd"),
                   "notes": run.manifest.get("target", {}).get("notes")}
                  for name, run in zip(sides, runs)]
-    return Comparison(sides, run_facts, rows, only_in, differences, withheld, force)
+    return Comparison(sides, run_facts, rows, only_in, differences, withheld, force, noise, stats.CONFIDENCE)

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 
 from harness import stats
@@ -75,3 +77,35 @@ def test_block_bootstrap_resamples_whole_blocks():
 def test_interval_percentiles_by_hand():
     low, high = stats.interval(list(range(101)), confidence=0.9)
     assert abs(low - 5.0) < 1e-9 and abs(high - 95.0) < 1e-9
+
+
+def test_t_quantiles_match_the_tables():
+    # Student-t 0.975 quantiles from the printed tables; df 2 is exact, df 1 is tan(pi/2 * 0.95)
+    for df, value in ((2, 4.303), (3, 3.182), (4, 2.776), (9, 2.262), (30, 2.042)):
+        assert abs(stats.t_quantile(0.975, df) - value) < 0.005
+    assert abs(stats.normal_quantile(0.975) - 1.959964) < 1e-6 and abs(stats.t_quantile(0.975, math.inf) - 1.959964) < 1e-6
+
+
+def test_two_level_draws_resample_processes():
+    # two processes, each perfectly steady but 2x apart: a block bootstrap of the pooled steps would
+    # give one value; the process level gives three (both slow, mixed, both fast)
+    slow, fast = (np.full(50, 0.2), np.full(50, 32.0)), (np.full(50, 0.1), np.full(50, 32.0))
+    draws = stats.two_level_draws([slow, fast], resamples=400, seed=1)
+    assert set(np.round(draws, 6)) == {160.0, round(3200 / 15, 6), 320.0}
+    assert np.array_equal(draws, stats.two_level_draws([slow, fast], resamples=400, seed=1))
+
+
+def test_log_interval_widens_a_few_processes_and_significance_needs_the_noise_band():
+    part = stats.Spread(0.01 ** 2, 5)
+    low, high = stats.log_interval(2.0, [part])
+    # sd 0.01 widened by sqrt(5/4), times t(4) = 2.776
+    assert abs(math.log(high / 2.0) - 2.776 * 0.01 * math.sqrt(5 / 4)) < 1e-3 and abs(low * high - 4.0) < 1e-9
+    assert stats.log_interval(2.0, [part, None]) == (None, None)
+    assert stats.significant(1.04, 1.2, noise=0.03) is True and stats.significant(1.02, 1.2, noise=0.03) is False
+    assert stats.significant(0.8, 0.96, noise=0.03) is True and stats.significant(0.8, 0.98, noise=0.03) is False
+    assert stats.significant(None, None) is None
+
+
+def test_repeats_needed_for_an_interval_within_the_noise():
+    # n = 3: t(2) * 0.01 / sqrt(3) = 0.0248 <= 0.03; cv 5%: the first n with t(n-1) 0.05 / sqrt(n) <= 0.03 is 14
+    assert stats.repeats_needed(0.01) == 3 and stats.repeats_needed(None) == 14 and stats.repeats_needed(0.05) == 14
