@@ -79,9 +79,10 @@ def main() -> None:
     shutil.rmtree(args.store / "xdg-cache", ignore_errors=True)
     stored = list(iter_runs(args.store))
     for label in ("cold (parse events.jsonl, write Parquet caches)", "warm (Parquet caches)"):
-        clock = time.perf_counter()
+        clock, cpu = time.perf_counter(), time.process_time()
         comparison = compare(stored)
-        print(f"compare {label}: {time.perf_counter() - clock:.2f} s for {len(stored)} runs, {len(comparison.rows)} rows")
+        print(f"compare {label}: {time.perf_counter() - clock:.2f} s for {len(stored)} runs, {len(comparison.rows)} rows "
+              f"({time.process_time() - cpu:.2f} s CPU, all threads; the wall time counts other load on the machine)")
     clock = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "summary.json").write_text(summary_json(comparison))
