@@ -28,6 +28,7 @@ from .errors import UsageError
 from .execute import Queue, run_queues
 from .plan import expand, parse_overrides
 from .prepare import Prepared, default_cache_dir, prepare
+from .progress import make_progress
 from .report.files import write_comparison, write_run_report
 from .report.markdown import headline
 from .report.tables import comparison_table, run_table
@@ -104,11 +105,13 @@ def build_parser() -> Parser:
     results_option(comparing)
     importing = commands.add_parser("import", help="store an existing log as a run (keras-log)")
     formats = importing.add_subparsers(dest="format", required=True, parser_class=Parser)
-    keras = formats.add_parser("keras-log", help="a Keras console log (verbose 1 or 2, Keras 2 or 3)")
-    keras.add_argument("file", type=Path, help="the captured log")
+    keras = formats.add_parser("keras-log", help="a Keras console log or a Jupyter notebook (Keras 2 or 3)")
+    keras.add_argument("file", type=Path, help="the captured log, or a .ipynb notebook")
     keras.add_argument("--target", required=True, help="target the log was made on (e.g. tx2)")
     keras.add_argument("--job", required=True, help="job name; a known job (mnist_mlp) aligns with harness runs")
     keras.add_argument("--batch-size", type=int, help="samples per step (gives samples and samples/s)")
+    keras.add_argument("--counts", choices=("auto", "steps", "samples"), default="auto",
+                       help="what the progress counter counts (auto: read from the log; docs/import-formats.md)")
     keras.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="another parameter of a known job the log ran with (repeatable)")
     results_option(keras)
@@ -359,13 +362,29 @@ def compare_dir_name(sides: list[str]) -> str:
 
 def cmd_import(args, cfg, console: Console) -> int:
     from .importers.store import import_keras_log
-    writer, log = import_keras_log(args.file, args.target, args.job, args.batch_size, args.results_dir, cfg, args.set)
-    console.print(f"imported {len(log.epochs)} epoch(s) ({log.flavour}) from {escape(args.file.name)} as run "
-                  f"{writer.run_id} of target {escape(args.target)}")
+    try:
+        with make_progress(console) as progress:
+            task = progress.add_task(f"reading {escape(args.file.name)}", total=None)
+            writer, log = import_keras_log(args.file, args.target, args.job, args.batch_size, args.results_dir, cfg,
+                                           args.set, counts=args.counts,
+                                           progress=lambda done, total: progress.update(task, completed=done,
+                                                                                        total=total))
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: nothing was stored")
+        return ExitStatus.INTERRUPTED
+    source = writer.manifest["imported"]
+    cells = f" ({', '.join(source['cells'])})" if source["cells"] else ""
+    console.print(f"imported {len(log.epochs)} epoch(s) ({log.flavour}, counting {log.counts}: {log.counts_from}) "
+                  f"from {escape(args.file.name)}{escape(cells)} as run {writer.run_id} of target {escape(args.target)}")
+    for evaluation in log.evaluations:
+        console.print(f"kept apart: {evaluation.kind}() after epoch {evaluation.after_epoch} "
+                      + escape(", ".join(f"{k}={v:g}" for k, v in evaluation.metrics.items())))
+    for note in log.notes:
+        console.print(f"[yellow]note[/]: {escape(note)}")
     if log.unreadable:
         console.print(f"[yellow]warning[/]: {log.unreadable} of {log.lines} line(s) could not be read, e.g. "
                       + "; ".join(escape(repr(line)) for line in log.unreadable_examples))
-    if not log.epochs:
+    if not any(epoch.complete for epoch in log.epochs):
         console.print("[red]no complete epoch found[/]: the run is stored with its job marked failed")
         return ExitStatus.JOB_NOT_OK
     console.print(run_table(find_run(args.results_dir, writer.run_id)))
