@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -108,3 +109,26 @@ def test_other_layouts_and_junk_lines(tmp_path):
                          ).steps["t"].tolist() == [1e-05]
     assert jobdata.parse("").steps["seconds"].size == 0
     assert jobdata.load(tmp_path / "missing").steps["seconds"].size == 0
+
+
+def test_steps_frame_is_the_same_frame_arrow_backed(tmp_path):
+    """harness.frames.steps_frame over the stored example runs: the columns and values json.loads gives,
+    each column Arrow-backed."""
+    import pandas as pd
+
+    from harness.frames import steps_frame
+    from harness.results import iter_runs
+
+    root = Path(__file__).resolve().parents[1] / "data" / "reports"
+    run = next(iter_runs(root))
+    frame = steps_frame(root, run.run_id)
+    rows = []
+    for result in run.results:
+        path = run.path / result["dir"] / "events.jsonl"
+        steps = [json.loads(line) for line in path.read_text().splitlines() if '"event":"step"' in line]
+        rows.append(pd.DataFrame(steps).assign(key=result["key"], label=result["label"], repeat=result["repeat"]))
+    expected = pd.concat(rows, ignore_index=True)
+    assert len(frame) > 0 and list(frame.columns) == list(expected.columns)
+    assert (frame.astype(object).values == expected.astype(object).values).all()
+    assert all(isinstance(frame[name].dtype, pd.ArrowDtype) for name in ("v", "event", *jobdata.STEP_FIELDS))
+    assert not list(run.path.glob("*/steps.parquet"))  # a read: nothing written into the stored run
