@@ -102,6 +102,9 @@ def build_parser() -> Parser:
     comparing.add_argument("--force", action="store_true",
                            help="speed ratios even where a side was emulated or used another dataset")
     comparing.add_argument("--out", type=Path, help="output folder (default: <results-dir>/compare/A_vs_B)")
+    comparing.add_argument("--noise", type=float, default=3.0, metavar="PCT",
+                           help="noise band, percent: a ratio is significant when its 95%% interval excludes 1 "
+                                "by more than this (default 3)")
     results_option(comparing)
     importing = commands.add_parser("import", help="store an existing log as a run (keras-log)")
     formats = importing.add_subparsers(dest="format", required=True, parser_class=Parser)
@@ -320,8 +323,10 @@ def cmd_report(args, cfg, console: Console) -> int:
 
 
 def cmd_compare(args, cfg, console: Console) -> int:
+    if not 0 <= args.noise < math.inf:
+        raise UsageError(f"--noise {args.noise:g} must be a percentage, 0 or more")
     runs = select_runs(args.results_dir, args.names + args.runs, args.baseline)
-    comparison = compare(runs, force=args.force)
+    comparison = compare(runs, force=args.force, noise=args.noise / 100)
     out = args.out or args.results_dir / "compare" / compare_dir_name(comparison.sides)
     paths = write_comparison(comparison, out, runs)
     console.print(comparison_table(comparison))

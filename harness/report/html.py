@@ -11,13 +11,15 @@ import html
 from typing import Any
 
 from ..compare import Comparison
-from .markdown import NOTES, headline
-from .tables import compare_columns, display_rows, formatted
+from . import words
+from .markdown import statistics_rows
+from .tables import NUMERIC_TEXT, compare_columns, display_rows, formatted
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}th,td{border:1px solid #ccc;padding:3px 6px}
 td.num{text-align:right}th{background:#f3f3f3}figure{margin:1.5em 0}img{max-width:100%}
-figcaption{font-size:13px;color:#555}.note{font-size:13px;color:#444;max-width:60em}"""
+figcaption{font-size:13px;color:#555}.note{font-size:13px;color:#444;max-width:60em}
+.headline li{font-size:16px;margin:.3em 0}.warn{color:#a40;font-weight:500}"""
 # runs after load: counts images that decoded (naturalWidth > 0) and records it on <body>
 SCRIPT = """window.addEventListener('load', function () {
   var images = Array.prototype.slice.call(document.images);
@@ -41,12 +43,20 @@ def _sections(comparison: Comparison, errors: dict[str, Any]) -> list[str]:
     runs = [[r["side"], r["run_id"], r["target"], r["status"], r["created"], "yes" if r["emulated"] else "no",
              "yes" if r.get("imported") else "no", r.get("price_usd"), r.get("notes")] for r in comparison.runs]
     parts = [_table(["side", "run", "target", "status", "created", "emulated", "imported", "price USD", "notes"], runs)]
-    lines = headline(comparison)
+    lines = words.headline(comparison)
     if lines:
-        parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>")
+        parts.append('<ul class="headline">' + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>")
+    once = words.single_repeat_sides(comparison)
+    if once:
+        parts.append('<p class="warn"><b>One repeat is not enough</b>: these intervals cover the noise within one '
+                     "process only, not what a rerun would give.</p>"
+                     "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in once) + "</ul>")
     columns = compare_columns(comparison)
     header, body = formatted(display_rows(comparison), columns)
-    parts += [_table(header, body, {i for i, c in enumerate(columns) if c[2]}), f'<p class="note">{_e(NOTES)}</p>']
+    parts += [_table(header, body, {i for i, c in enumerate(columns) if c[2] or c[0] in NUMERIC_TEXT}),
+              f'<p class="note">{_e(words.legend(comparison))}</p>']
+    stat_header, stat_body = statistics_rows(comparison)
+    parts += ["<h2>Between-process spread</h2>", _table(stat_header, stat_body, {2, 4, 5, 6})]
     if comparison.differences:
         diff = [[label, fact, *values] for label, facts in comparison.differences.items() for fact, values in facts.items()]
         parts += ["<h2>Environment differences</h2>", _table(["job", "fact", *comparison.sides], diff)]

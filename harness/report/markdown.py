@@ -5,15 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..compare import Comparison
-from .tables import cell, compare_columns, display_rows, formatted
-
-NOTES = (
-    "samples/s: steady-state throughput (warm-up excluded: the first epoch, or the first 5 steps of a single "
-    "one), pooled over ok repeats, with a 95% block-bootstrap CI. A ratio is side / baseline; `~` marks a "
-    "throughput ratio whose two CIs overlap (not significant). Step times: median and p95 after warm-up; "
-    "outliers: steady steps with modified z-score |0.6745 (x - median) / MAD| > 3.5. "
-    "`withheld`: no speed ratio, because a side was emulated or used another dataset (see below; `--force`)."
-)
+from . import words
+from .tables import compare_columns, display_rows, formatted
+from .words import headline  # noqa: F401  (the CLI prints it under the table)
 
 
 def markdown_table(header: list[str], body: list[list[str]]) -> str:
@@ -22,37 +16,32 @@ def markdown_table(header: list[str], body: list[list[str]]) -> str:
     return "\n".join([line(header), line(["---"] * len(header)), *(line(row) for row in body)])
 
 
-def _x(value: float | None) -> str:
-    return "-" if value is None else f"{cell(value, 'ratio')}x"
+def statistics_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    """The spread between processes per job and side: what the intervals rest on."""
+    header = ["job", "side", "repeats ok", "interval", "process cv", "process samples/s min-max", "repeats needed"]
+    body = [[row["label"], str(row["side"]), f"{row.get('repeats_ok', 0)}/{row.get('repeats', 0)}",
+             row.get("interval_scope") or "none",
+             "-" if row.get("process_cv") is None else f"{row['process_cv']:.1%}",
+             "-" if row.get("process_samples_per_sec_min") is None
+             else f"{row['process_samples_per_sec_min']:.1f}-{row['process_samples_per_sec_max']:.1f}",
+             "-" if row.get("repeats_needed") is None else str(row["repeats_needed"])]
+            for row in comparison.rows]
+    return header, body
 
 
-def headline(comparison: Comparison) -> list[str]:
-    """One sentence per job and side against the baseline: the seed's conclusion, with its CI."""
-    if len(comparison.sides) < 2:
+def _statistics_section(comparison: Comparison) -> list[str]:
+    header, body = statistics_rows(comparison)
+    return ["## Between-process spread", "", markdown_table(header, body), "",
+            f"repeats needed: processes per side for a 95% throughput interval within the {comparison.noise:.0%} "
+            "noise band, from the measured process cv (5% assumed where a side ran once)."]
+
+
+def _single_repeat_section(comparison: Comparison) -> list[str]:
+    lines = words.single_repeat_sides(comparison)
+    if not lines:
         return []
-    base_rows = {row["key"]: row for row in comparison.rows if row["side"] == comparison.sides[0]}
-    lines = []
-    for row in comparison.rows:
-        base = base_rows[row["key"]]
-        if row is base:
-            continue
-        if row.get("ratio_withheld"):
-            lines.append(f"{row['label']}: {row['side']} vs {base['side']}: speed ratios withheld "
-                         f"({row['ratio_withheld']})")
-            continue
-        text = f"{row['label']}: {row['side']} trained at {_x(row.get('throughput_ratio'))} the steady throughput of {base['side']}"
-        if row.get("throughput_ratio_ci_low") is not None:
-            verdict = "significant" if row.get("throughput_significant") else "not significant: the CIs overlap"
-            text += f" (95% CI {_x(row['throughput_ratio_ci_low'])}-{_x(row['throughput_ratio_ci_high'])}, {verdict})"
-        text += (f"; total training time {_x(row.get('total_time_ratio'))}, steady epoch "
-                 f"{_x(row.get('steady_epoch_ratio'))}; val accuracy {cell(row.get('final_val_accuracy'), '.4f')} "
-                 f"vs {cell(base.get('final_val_accuracy'), '.4f')}")
-        if row.get("perf_per_dollar_ratio") is not None:
-            text += f"; samples/s per dollar {_x(row['perf_per_dollar_ratio'])}"
-        if row.get("samples_per_joule_ratio") is not None:
-            text += f"; samples per joule {_x(row['samples_per_joule_ratio'])}"
-        lines.append(text)
-    return lines
+    return ["**One repeat is not enough**: these intervals cover the noise within one process only, not what a "
+            "rerun would give.", "", *(f"- {line}" for line in lines), ""]
 
 
 def _runs_section(comparison: Comparison) -> list[str]:
@@ -93,7 +82,9 @@ def comparison_markdown(comparison: Comparison, errors: dict[str, Any] | None = 
     parts = [title, "", *_runs_section(comparison), ""]
     if headline(comparison):
         parts += [*(f"- {line}" for line in headline(comparison)), ""]
-    parts += [markdown_table(header, body), "", NOTES, ""]
+    parts += _single_repeat_section(comparison)
+    parts += [markdown_table(header, body), "", words.legend(comparison), ""]
+    parts += _statistics_section(comparison) + [""]
     parts += _differences_section(comparison) + [""]
     parts += _withheld_section(comparison)
     only = [f"- only in {side}: {', '.join(labels)}" for side, labels in comparison.only_in.items() if labels]

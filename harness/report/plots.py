@@ -39,6 +39,9 @@ class Series:
     epochs: list[dict[str, Any]]
     start_t: float | None
     telemetry: pd.DataFrame
+    warmup_seconds: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    step_t: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))        # first ok repeat
+    step_seconds: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))  # first ok repeat
 
 
 def collect(comparison: Comparison, runs: list[StoredRun]) -> list[Series]:
@@ -50,6 +53,7 @@ def collect(comparison: Comparison, runs: list[StoredRun]) -> list[Series]:
         results = [r for r in run.results if r["key"] == row["key"] and r["status"] == "ok"]
         datas = [load_job(run, r) for r in results]
         steady = [d.steps["seconds"][steady_mask(d.steps["epoch"])] for d in datas]
+        warmup = [d.steps["seconds"][~steady_mask(d.steps["epoch"])] for d in datas]
         data = datas[0] if datas else jobdata.empty()
         start = data.first("start")
         telemetry = pd.DataFrame()
@@ -58,7 +62,8 @@ def collect(comparison: Comparison, runs: list[StoredRun]) -> list[Series]:
             if path.exists():
                 telemetry = pd.read_csv(path)
         found.append(Series(row["side"], row["label"], np.concatenate(steady) if steady else np.zeros(0),
-                            data.epochs, start.get("t") if start else None, telemetry))
+                            data.epochs, start.get("t") if start else None, telemetry,
+                            np.concatenate(warmup) if warmup else np.zeros(0), data.steps["t"], data.steps["seconds"]))
     return found
 
 
@@ -97,22 +102,78 @@ def throughput(comparison: Comparison) -> tuple[str, bytes, str] | None:
     return ("Throughput per job", _png(figure), "Steady-state samples/s; error bars: 95% bootstrap CI.")
 
 
+RATIO_PLOT = (("throughput_ratio", "steady throughput", False), ("total_time_ratio", "total speed-up", True),
+              ("first_epoch_ratio", "first-epoch speed-up", True), ("perf_per_dollar_ratio", "samples/s per $", False),
+              ("samples_per_joule_ratio", "samples per J", False))
+
+
+def ratios(comparison: Comparison) -> tuple[str, bytes, str] | None:
+    """Every ratio of every side against the baseline, times as speed-ups, with its 95% interval,
+    on a log axis (18x and 1.02x both readable); hollow markers: not significant."""
+    points = []
+    for row in comparison.rows:
+        if row["side"] == comparison.sides[0]:
+            continue
+        for name, words, invert in RATIO_PLOT:
+            value, low, high = row.get(name), row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high")
+            if value is None or value <= 0:
+                continue
+            if invert:
+                value, low, high = 1 / value, (1 / high if high else None), (1 / low if low else None)
+            significant = row.get(name.removesuffix("_ratio") + "_significant")
+            points.append((f"{row['side']}: {row['label']}\n{words}", value, low, high, row["side"], significant))
+    if not points:
+        return None
+    colors = _colors(comparison)
+    figure, axes = plt.subplots(figsize=(7.5, 0.45 * len(points) + 1.2))
+    for i, (name, value, low, high, side, significant) in enumerate(points):
+        error = [[value - low], [high - value]] if low is not None else None
+        axes.errorbar([value], [i], xerr=error, fmt="o", capsize=3, color=colors[side],
+                      mfc=colors[side] if significant else "white")
+    axes.axvline(1.0, color="#444", lw=0.8)
+    noise = comparison.noise
+    axes.axvspan(1 / (1 + noise), 1 + noise, color="#ddd", zorder=0)
+    axes.set_xscale("log")
+    axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
+    axes.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
+    axes.tick_params(axis="x", which="minor", labelsize=7)
+    axes.set_yticks(range(len(points)), [p[0] for p in points], fontsize=7)
+    axes.invert_yaxis()
+    axes.set_xlabel(f"side / {comparison.sides[0]} (log scale; > 1 is better)")
+    return ("Ratios against the baseline", _png(figure),
+            f"95% intervals; hollow: not significant (interval within the {noise:.0%} noise band, grey); "
+            "times as speed-ups (baseline time / side time); a point without bars has no interval (one repeat).")
+
+
 def step_times(comparison: Comparison, series: list[Series]) -> tuple[str, bytes, str] | None:
+    """Per job, one histogram of step times per side: the steady steps solid, the warm-up steps
+    (first epoch, or the first steps of a single one) shaded."""
     labels = _labels(comparison)[:MAX_JOBS]
     if not any(s.steady_seconds.size for s in series):
         return None
-    figure, panels = plt.subplots(1, len(labels), figsize=(3.2 * len(labels) + 1, 3.6), squeeze=False)
+    colors = _colors(comparison)
+    figure, panels = plt.subplots(1, len(labels), figsize=(3.6 * len(labels) + 1, 3.4), squeeze=False)
     for axes, label in zip(panels[0], labels):
         chosen = [s for s in series if s.label == label and s.steady_seconds.size]
-        if chosen:
-            axes.boxplot([s.steady_seconds * 1000 for s in chosen], showfliers=True, flierprops={"markersize": 2})
-            axes.set_xticks(range(1, len(chosen) + 1), [s.side for s in chosen], rotation=20)
-            values = np.concatenate([s.steady_seconds for s in chosen])
-            if values.min() > 0 and values.max() / values.min() > 20:
-                axes.set_yscale("log")
+        values = np.concatenate([np.concatenate([s.steady_seconds, s.warmup_seconds]) for s in chosen] or [np.zeros(0)])
+        values = values[values > 0] * 1000
+        if values.size:
+            log = values.max() / values.min() > 20
+            edges = (np.geomspace(values.min(), values.max(), 40) if log
+                     else np.linspace(values.min(), values.max(), 40))
+            for s in chosen:
+                axes.hist(s.steady_seconds * 1000, edges, color=colors[s.side], alpha=0.7, label=f"{s.side} steady")
+                if s.warmup_seconds.size:
+                    axes.hist(s.warmup_seconds * 1000, edges, color=colors[s.side], alpha=0.25, hatch="//",
+                              label=f"{s.side} warm-up")
+            if log:
+                axes.set_xscale("log")
         axes.set_title(label, fontsize=8)
-    panels[0][0].set_ylabel("step time, ms")
-    return ("Step-time distributions", _png(figure), "Steady steps per side; whiskers 1.5 IQR, dots beyond them.")
+        axes.set_xlabel("step time, ms", fontsize=8)
+        axes.legend(fontsize=6)
+    panels[0][0].set_ylabel("steps")
+    return ("Step-time distributions", _png(figure),
+            "Per side: steady steps solid, warm-up steps shaded (hatched); every ok repeat.")
 
 
 def _origin(item: Series) -> float:
@@ -130,26 +191,40 @@ def panels_for(chosen: list[Series]) -> list[str]:
 
 
 def telemetry(comparison: Comparison, series: list[Series]) -> list[tuple[str, bytes, str]]:
+    """Per job: one column per side, step time and the telemetry panels (GPU load and power first)
+    on that side's time axis, so a slow stretch of steps lines up with what the device did."""
     figures = []
     colors = _colors(comparison)
     for label in _labels(comparison)[:MAX_JOBS]:
-        chosen = [s for s in series if s.label == label and not s.telemetry.empty]
-        metrics = panels_for(chosen)
+        chosen = [s for s in series if s.label == label and (not s.telemetry.empty or s.step_t.size)]
+        with_telemetry = [s for s in chosen if not s.telemetry.empty]
+        metrics = panels_for(with_telemetry)
         if not metrics:
             continue
-        figure, panels = plt.subplots(len(metrics), 1, figsize=(8, 2.2 * len(metrics)), sharex=True, squeeze=False)
-        for axes, metric in zip(panels[:, 0], metrics):
-            for item in chosen:
-                origin = _origin(item)
-                rows = item.telemetry[item.telemetry["metric"] == metric]
-                axes.plot(rows["t"] - origin, rows["value"], color=colors[item.side], label=item.side, lw=1)
+        rows = ["step_seconds", *metrics]
+        figure, panels = plt.subplots(len(rows), len(chosen), figsize=(4.5 * len(chosen) + 1, 2.0 * len(rows)),
+                                      sharex="col", squeeze=False)
+        for column, item in enumerate(chosen):
+            origin = _origin(item) if not item.telemetry.empty else (item.start_t or 0.0)
+            for axes, metric in zip(panels[:, column], rows):
+                if metric == "step_seconds":
+                    axes.plot(item.step_t - origin, item.step_seconds * 1000, ".", ms=2, color=colors[item.side])
+                    positive = item.step_seconds[item.step_seconds > 0]
+                    if positive.size and positive.max() / positive.min() > 20:
+                        axes.set_yscale("log")
+                elif not item.telemetry.empty:
+                    found = item.telemetry[item.telemetry["metric"] == metric]
+                    axes.plot(found["t"] - origin, found["value"], color=colors[item.side], lw=1)
                 for epoch in item.epochs:
                     if "t" in epoch:
-                        axes.axvline(epoch["t"] - origin, color=colors[item.side], ls=":", lw=0.8)
-            axes.set_ylabel(metric, fontsize=8)
-        panels[0, 0].legend(fontsize=8)
-        panels[-1, 0].set_xlabel("seconds since the start event (TensorFlow loaded)")
-        figures.append((f"Telemetry: {label}", _png(figure), "Dotted lines: ends of epochs."))
+                        axes.axvline(epoch["t"] - origin, color="#888", ls=":", lw=0.8)
+                if column == 0:
+                    axes.set_ylabel("step ms" if metric == "step_seconds" else metric, fontsize=8)
+            panels[0, column].set_title(item.side, fontsize=9)
+            panels[-1, column].set_xlabel("seconds since the start event", fontsize=8)
+        figures.append((f"Telemetry: {label}", _png(figure),
+                        "Per side: step time, then GPU load, power (what the samplers recorded) on one time axis; "
+                        "dotted lines: ends of epochs."))
     return figures
 
 
@@ -189,6 +264,7 @@ def energy(comparison: Comparison) -> tuple[str, bytes, str] | None:
 
 def figures(comparison: Comparison, runs: list[StoredRun]) -> list[tuple[str, bytes, str]]:
     series = collect(comparison, runs)
-    found = [throughput(comparison), step_times(comparison, series), *telemetry(comparison, series),
+    found = [ratios(comparison) if len(comparison.sides) > 1 else None, throughput(comparison),
+             step_times(comparison, series), *telemetry(comparison, series),
              accuracy(comparison, series), energy(comparison)]
     return [f for f in found if f is not None]

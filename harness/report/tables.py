@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ..compare import Comparison
 from ..results import StoredRun
+from . import words
 
 RUN_COLUMNS = (("job", "label", None), ("status", "status", None),
                ("samples/s", "samples_per_sec", ".1f"), ("first epoch s", "first_epoch_seconds", ".2f"),
@@ -16,24 +17,38 @@ RUN_COLUMNS = (("job", "label", None), ("status", "status", None),
                ("val accuracy", "final_val_accuracy", ".4f"), ("peak RSS MB", "peak_rss_mb", ".0f"),
                ("container MB", "peak_container_memory_mb", ".0f"))
 COMPARE_COLUMNS = (("job", "label", None), ("side", "side", None), ("status", "status", None),
+                   ("repeats", "repeats_text", None),
                    ("samples/s", "samples_per_sec", ".1f"), ("95% CI", "samples_per_sec_ci", None),
+                   ("process cv", "process_cv_text", None),
                    ("throughput x", "throughput_x", None), ("steady epoch s", "steady_epoch_seconds", ".2f"),
-                   ("steady epoch x", "steady_epoch_ratio", "ratio"), ("total time x", "total_time_ratio", "ratio"),
+                   ("total speed-up", "total_speedup", None), ("first epoch speed-up", "first_epoch_speedup", None),
+                   ("steady epoch speed-up", "steady_epoch_speedup", None),
                    ("step p50 ms", "step_ms_median", ".2f"), ("step p95 ms", "step_ms_p95", ".2f"),
                    ("outliers", "step_outliers", None), ("val accuracy", "final_val_accuracy", ".4f"),
-                   ("samples/J", "samples_per_joule", ".1f"), ("samples/s/$", "samples_per_sec_per_usd", ".2f"),
+                   ("samples/J", "samples_per_joule", ".1f"), ("samples/J x", "samples_per_joule_x", None),
+                   ("samples/s/$", "samples_per_sec_per_usd", ".2f"), ("samples/s/$ x", "perf_per_dollar_x", None),
                    ("differs", "differs", None))
-SINGLE_RUN_DROPS = ("side", "throughput x", "steady epoch x", "total time x")
-TERMINAL_DROPS = ("steady epoch s", "step p50 ms", "samples/s/$")
+# text cells that hold numbers (right-aligned in HTML)
+NUMERIC_TEXT = ("repeats", "95% CI", "process cv", "throughput x", "total speed-up", "first epoch speed-up",
+                "steady epoch speed-up", "samples/J x", "samples/s/$ x")
+SINGLE_RUN_DROPS = ("side", "throughput x", "total speed-up", "first epoch speed-up", "steady epoch speed-up",
+                    "samples/J x", "samples/s/$ x")
+TERMINAL_DROPS = ("steady epoch s", "step p50 ms", "samples/s/$", "steady epoch speed-up", "process cv", "samples/J")
 
 
 def ratio_text(row: dict[str, Any], name: str = "throughput_ratio") -> str | None:
-    """A ratio as `18.00x`, `~1.02x` when the CIs overlap, `withheld` when refused; None if absent."""
-    value = row.get(name)
-    if value is None:
+    """A ratio as `18.0x [16.2-19.9x]`, `~1.02x [...]` when not significant, `withheld` when refused;
+    None if absent."""
+    if row.get(name) is None:
         return "withheld" if row.get("ratio_withheld") else None
-    mark = "~" if name == "throughput_ratio" and row.get("throughput_significant") is False else ""
-    return f"{mark}{cell(value, 'ratio')}x"
+    return words.ratio_with_interval(row, name)
+
+
+def speedup_text(row: dict[str, Any], name: str) -> str | None:
+    """A time ratio as the speed-up it means (baseline time / side time), with its interval."""
+    if row.get(name) is None:
+        return "withheld" if row.get("ratio_withheld") else None
+    return words.speedup_with_interval(row, name)
 
 
 def display_rows(comparison: Comparison) -> list[dict[str, Any]]:
@@ -43,7 +58,17 @@ def display_rows(comparison: Comparison) -> list[dict[str, Any]]:
         low, high = row.get("samples_per_sec_ci_low"), row.get("samples_per_sec_ci_high")
         ms = {f"step_ms_{q}": row[f"step_seconds_{q}"] * 1000 if row.get(f"step_seconds_{q}") is not None else None
               for q in ("median", "p95")}
-        rows.append({**row, **ms, "throughput_x": ratio_text(row),
+        repeats = f"{row.get('repeats_ok', 0)}/{row.get('repeats', 0)}"
+        if row.get("single_repeat"):
+            repeats = "1 only"
+        cv = row.get("process_cv")
+        rows.append({**row, **ms, "throughput_x": ratio_text(row), "repeats_text": repeats,
+                     "process_cv_text": f"{cv:.1%}" if cv is not None else None,
+                     "total_speedup": speedup_text(row, "total_time_ratio"),
+                     "first_epoch_speedup": speedup_text(row, "first_epoch_ratio"),
+                     "steady_epoch_speedup": speedup_text(row, "steady_epoch_ratio"),
+                     "samples_per_joule_x": ratio_text(row, "samples_per_joule_ratio"),
+                     "perf_per_dollar_x": ratio_text(row, "perf_per_dollar_ratio"),
                      "samples_per_sec_ci": f"{low:.1f}-{high:.1f}" if low is not None else None,
                      "differs": row.get("differs") or None})
     return rows
@@ -100,7 +125,8 @@ def comparison_table(comparison: Comparison) -> Table:
     if len(comparison.sides) == 1:
         title = f"run {comparison.runs[0]['run_id']} on {comparison.runs[0]['target']} ({comparison.runs[0]['status']})"
     else:
-        title = f"{' vs '.join(comparison.sides)} (ratios: side / {comparison.sides[0]}; ~ CIs overlap)"
+        title = (f"{' vs '.join(comparison.sides)} (ratios: side / {comparison.sides[0]}; times as speed-ups; "
+                 f"~ not significant: the 95% interval does not exclude 1 by more than {comparison.noise:.0%})")
     # the terminal is narrower than a report: the files keep the columns dropped here
     drops = TERMINAL_DROPS if len(comparison.sides) > 1 else ()
     columns = tuple(c for c in compare_columns(comparison) if c[0] not in drops)

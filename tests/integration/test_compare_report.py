@@ -90,6 +90,8 @@ def test_baseline_and_runs_options(reports):
     (["compare", "desk", "edge", "--baseline", "nope"], "'nope' is neither"),
     (["compare", "desk", "../../etc/passwd"], "neither a run id nor a target"),
     (["report", "../runs"], "neither a run id nor a target"),
+    (["compare", "desk", "edge", "--noise", "-1"], "--noise -1 must be a percentage, 0 or more"),
+    (["compare", "desk", "edge", "--noise", "many"], "--noise: invalid float value"),
 ])
 def test_bad_compare_input_is_one_line(reports, capsys, argv, message):
     assert main([*argv, "--results-dir", str(reports)]) == 2
@@ -126,3 +128,35 @@ def test_an_unwritable_out_folder_is_one_line(reports, capsys):
     assert main(["report", "desk", "--results-dir", str(reports), "--out", str(blocker)]) == 2
     err = capsys.readouterr().err
     assert err.count("harness: error: cannot write to") == 2 and "Traceback" not in err
+
+
+def test_a_single_repeat_comparison_is_marked_everywhere(reports, capsys):
+    """The example runs ran each job once: every renderer says so and names the repeats needed."""
+    out = reports / "out"
+    assert main(["compare", "desk", "edge", "--results-dir", str(reports), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    edge = summary["rows"][1]
+    assert edge["single_repeat"] and edge["interval_scope"] == "within one process" and edge["repeats_needed"] >= 3
+    assert summary["noise"] == 0.03
+    needed = f"--repeat {edge['repeats_needed']}"
+    for text in (printed, (out / "report.md").read_text(), (out / "report.html").read_text()):
+        flat = " ".join(text.split())
+        assert "ONE REPEAT on desk and edge" in flat and needed in flat and "within one process" in flat
+        assert "1 only" in flat
+    # the headline leads with the total-time speed-up, computed from the stored times
+    speedup = 1 / edge["total_time_ratio"]
+    assert f"edge trained `mnist_mlp dropout=0.2` {speedup:.2f}x faster than desk in total" in " ".join(printed.split())
+
+
+def test_noise_band_decides_significance(reports):
+    """The same interval is significant or not by --noise alone (not by CI overlap)."""
+    found = {}
+    for noise in ("0", "200"):
+        out = reports / f"out{noise}"
+        assert main(["compare", "desk", "edge", "--noise", noise, "--results-dir", str(reports), "--out", str(out)]) == 0
+        found[noise] = json.loads((out / "summary.json").read_text())["rows"][1]
+    low = found["0"]["perf_per_dollar_ratio_ci_low"]  # edge: 3x the samples/s per dollar (a third of the price)
+    assert low == found["200"]["perf_per_dollar_ratio_ci_low"] and 1.0 < low < 3.0  # excludes 1, not by 200%
+    assert found["0"]["perf_per_dollar_significant"] is True and found["200"]["perf_per_dollar_significant"] is False
+    assert "~3.26x" in (reports / "out200" / "report.md").read_text()

@@ -39,7 +39,8 @@ def test_gpu_panels_first_and_every_figure_is_a_png(tmp_path):
     series = plots.collect(comparison, runs)
     assert plots.panels_for(series) == ["gpu_util_percent", "power_w", "gpu_memory_used_mb"]
     figures = plots.figures(comparison, runs)
-    assert [title for title, _, _ in figures] == ["Throughput per job", "Step-time distributions", "Telemetry: k",
+    assert [title for title, _, _ in figures] == ["Ratios against the baseline", "Throughput per job",
+                                                  "Step-time distributions", "Telemetry: k",
                                                   "Accuracy per epoch", "Energy per sample"]
     assert all(png.startswith(PNG) and len(png) > 2000 for _, png, _ in figures)
     assert comparison.rows[1]["samples_per_joule_ratio"] == 2.5
