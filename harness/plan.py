@@ -92,6 +92,9 @@ def expand(suite: Suite, overrides: list[tuple[str | None, str, Any]], repeat: i
                 if spec.dir_name not in planned:  # two sweeps that meet (e.g. the baseline) run it once
                     planned.add(spec.dir_name)
                     plan.append(spec)
+    # rounds, not runs of one job: every job's repeat 1, then every job's repeat 2, ... so slow drift of
+    # the machine (heat, background load) spreads over all jobs instead of landing on one (stable sort)
+    plan.sort(key=lambda spec: spec.repeat)
     return _label_by_differences(plan)
 
 

@@ -77,3 +77,9 @@ def test_hw5_covers_every_experiment_of_the_seed():
     assert exports == {s.params["export"] for s in plan if s.job == "label_image"}
     assert plan.index(next(s for s in plan if s.job == "label_image")) > max(
         i for i, s in enumerate(plan) if s.job == "retrain")  # label_image runs after the exports
+
+
+def test_repeats_run_in_rounds_not_back_to_back():
+    plan = expand(load_suite("quickstart", {}), [], repeat=2)
+    assert [s.repeat for s in plan] == [1, 1, 1, 1, 2, 2, 2, 2]
+    assert [s.key for s in plan[:4]] == [s.key for s in plan[4:]]  # the same job order in every round
