@@ -2,7 +2,8 @@
 stand-in on an AGX Xavier board, its state in a file as the real service keeps it: each job runs in its mode
 (read back into result.json and the telemetry facts), the board's state before the run comes back at the end,
 after Ctrl-C too, and after a SIGKILL the manifest's note lets --resume restore it. Real MLP jobs on digits,
-1 epoch each: about 15 s per test on the 2-core machine."""
+1 or 8 epochs: measured 8 to 90 s per test on the shared 2-core machine (longer while another harness run holds the
+local engine lock, which the waits allow for)."""
 
 from __future__ import annotations
 
@@ -62,8 +63,8 @@ def test_a_power_mode_sweep_runs_each_job_in_its_mode_and_restores_the_board(tmp
 def test_ctrl_c_restores_the_board(tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch, epochs=8)
     process = harness_process("run", "--target", "xavier", "--suite", "sweep.toml", cwd=tmp_path)
-    wait_for(lambda: (tmp_path / "board.json").exists() and board(tmp_path) == (0, True), 60, "MAXN set")
-    wait_for(lambda: list((tmp_path / "reports").glob("runs/*/*/events.jsonl")), 60, "the first job started")
+    wait_for(lambda: (tmp_path / "board.json").exists() and board(tmp_path) == (0, True), 240, "MAXN set")
+    wait_for(lambda: list((tmp_path / "reports").glob("runs/*/*/events.jsonl")), 240, "the first job started")
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, out + err
@@ -75,7 +76,7 @@ def test_ctrl_c_restores_the_board(tmp_path, monkeypatch):
 def test_after_a_kill_resume_restores_the_state_before_the_first_attempt(tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch, epochs=8)
     process = harness_process("run", "--target", "xavier", "--suite", "sweep.toml", cwd=tmp_path)
-    wait_for(lambda: list((tmp_path / "reports").glob("runs/*/*/events.jsonl")), 60, "the first job started")
+    wait_for(lambda: list((tmp_path / "reports").glob("runs/*/*/events.jsonl")), 240, "the first job started")
     process.kill()
     process.communicate(timeout=60)
     run = only_run(tmp_path / "reports")
