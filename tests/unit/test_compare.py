@@ -147,3 +147,36 @@ def test_repeats_pool_their_steady_steps():
     row = compare([run], load=lambda run, result: data[result["dir"]]).rows[0]
     assert row["steady_steps"] == 20 and row["repeats_ok"] == 2
     assert abs(row["samples_per_sec"] - (10 * 32 + 10 * 64) / (10 * 0.1 + 10 * 0.3)) < 1e-9
+
+
+def test_the_headline_reads_like_the_seed_with_speed_ups_and_intervals():
+    """Three repeats a side, built to give the seed's numbers; the sentence is computed from them."""
+    from harness.report.words import headline
+
+    rng = np.random.default_rng(3)
+    def side(run_id, target, step, totals, firsts, price):
+        results, table = [], {}
+        for i, (total, first) in enumerate(zip(totals, firsts)):
+            folder = f"{run_id}-r{i}"
+            steady = step * np.exp(rng.normal(0, 0.01, 100)) * np.exp(rng.normal(0, 0.003))
+            table[folder] = steps_data([[step * 3] * 10, steady], dataset="flowers", train_samples=3670)
+            results.append({**res("transfer", train_seconds=total, first_epoch_seconds=first), "dir": folder})
+        run = stored(run_id, target, results)
+        run.manifest["target"]["price_usd"] = price
+        return run, table
+    tx2, tx2_steps = side("r1", "tx2", 0.2, [490.0, 487.0, 484.0], [281.0, 282.0, 280.0], 400.0)
+    rtx, rtx_steps = side("r2", "rtx2080", 0.2 / 15.8, [27.0, 27.05, 27.1], [14.0, 13.98, 13.9], 465.0)
+    steps = {**tx2_steps, **rtx_steps}
+    comparison = compare([tx2, rtx], load=lambda run, result: steps[result["dir"]])
+    row = comparison.rows[1]
+    assert row["interval_scope"] == "between 3 processes" and not row["single_repeat"]
+    [line] = headline(comparison)
+    total, first = 1 / row["total_time_ratio"], 1 / row["first_epoch_ratio"]
+    assert f"{total:.1f}" == "18.0" and f"{row['throughput_ratio']:.1f}" == "15.8" and f"{first:.1f}" == "20.1"
+    low, high = row["throughput_ratio_ci_low"], row["throughput_ratio_ci_high"]
+    assert low < row["throughput_ratio"] < high and row["throughput_significant"] and row["total_time_significant"]
+    assert line == (f"rtx2080 trained `transfer` 18.0x faster than tx2 in total (15.8x steady [{low:.1f}-{high:.1f}x, "
+                    f"95%], first epoch 20.1x); {row['perf_per_dollar_ratio']:.1f}x "
+                    f"[{row['perf_per_dollar_ratio_ci_low']:.1f}-{row['perf_per_dollar_ratio_ci_high']:.1f}x] "
+                    "the samples/s per dollar")
+    assert f"{row['perf_per_dollar_ratio']:.1f}" == "13.6"
