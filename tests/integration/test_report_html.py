@@ -44,8 +44,10 @@ def test_compare_report_loads_without_errors_and_shows_its_plots(tmp_path):
     dom, console = load(tmp_path / "out" / "report.html", tmp_path)
     assert console == []
     decoded, total = images_attribute(dom).split("/")
-    assert int(total) >= 4 and decoded == total
+    assert int(total) >= 5 and decoded == total  # ratios (log axis), throughput, step times, telemetry, accuracy
     assert "&lt;script&gt;alert" in dom  # the target's note is text, not a script
+    assert 'alt="Ratios against the baseline"' in dom and "Between-process spread" in dom
+    assert "ONE REPEAT on desk and edge" in dom and "One repeat is not enough" in dom
 
 
 def test_the_check_fails_on_a_broken_image_and_a_console_error(tmp_path):
