@@ -10,7 +10,8 @@ publishes one data set per service interval, can refuse connections, and can res
 - FAKE_JTOP_SERVICE_INTERVAL = seconds between the service's data sets (default: the client's
   interval; the real service keeps the interval of the client that started it). Above 3x the
   client's interval, ok() waits 3 intervals and returns False, as the real one does.
-- FAKE_JTOP_RESTART_AT = seconds (comma list) after the first start() at which jtop.service
+- FAKE_JTOP_RESTART_AT = seconds (comma list) after the first start() (the
+  FAKE_JTOP_RESTART_FROM-th, to skip a harness's probe connection) at which jtop.service
   restarts; it is down FAKE_JTOP_RESTART_DOWN_S (default 2) seconds. A connected client then
   re-raises the same error from every ok(): EOFError, or with FAKE_JTOP_LOST=pipe a
   BrokenPipeError, =jtop JtopException("Lost connection with jtop server"), as the real client
@@ -83,6 +84,8 @@ class _Service:
 
     def __init__(self):
         self.born = None
+        self.origin = None  # when the restart schedule starts (see connected)
+        self.starts = 0
         self.commands = []
 
     def now(self):
@@ -91,8 +94,17 @@ class _Service:
         return time.monotonic() - self.born
 
     def restarts(self):
+        if self.origin is None:
+            return []
         down = float(_env("FAKE_JTOP_RESTART_DOWN_S", "2"))
-        return [(float(at), float(at) + down) for at in filter(None, _env("FAKE_JTOP_RESTART_AT", "").split(","))]
+        return [(self.origin + float(at), self.origin + float(at) + down)
+                for at in filter(None, _env("FAKE_JTOP_RESTART_AT", "").split(","))]
+
+    def connected(self):
+        """A client started: the restart schedule counts from the FAKE_JTOP_RESTART_FROM-th (default 1st)."""
+        self.starts += 1
+        if self.starts == int(_env("FAKE_JTOP_RESTART_FROM", "1")):
+            self.origin = self.now()
 
     def up(self, at):
         return not any(start <= at < end for start, end in self.restarts())
@@ -212,6 +224,7 @@ class jtop(object):
         now = _service.now()
         if not _service.up(now):
             raise JtopException(_NOT_ACTIVE)
+        _service.connected()
         self._connected_at = now
         self._server_interval = float(_env("FAKE_JTOP_SERVICE_INTERVAL", "") or self._interval)
         self._nvpmodel = NVPModel(_service, _power.nvpmodel_table())  # _TX2_NVPMODEL by default
