@@ -127,7 +127,7 @@ def legend(comparison: Comparison) -> str:
         "samples/s: steady-state throughput (warm-up excluded: the first epoch, or the first 5 steps of a single "
         "one) over the ok repeats. Intervals (95%): two-level bootstrap, resampling repeats (processes) and then "
         "blocks of steps within each, widened for few processes (docs/statistics.md); with one repeat a side's "
-        "interval covers within-process noise only and is marked `1 repeat`. A ratio is side / baseline; times "
+        "interval covers within-process noise only and its repeats read `1 only`. A ratio is side / baseline; times "
         f"are shown as speed-ups (baseline time / side time). `~` marks a ratio that is not significant: its "
         f"interval does not exclude 1 by more than the noise band of {noise} (`--noise`). process cv: the spread "
         "of the repeats' throughputs (sd / mean). Step times: median and p95 after warm-up; outliers: steady "
