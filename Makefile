@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test docker-setup clean
+.PHONY: run test fuzz docker-setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ $(EXPORT_STAMP): $(STAMP)
 
 test: $(STAMP) $(EXPORT_STAMP)
 	$(BIN)/python -m pytest
+
+# Open-ended random fuzzing (FUZZ_SECONDS, default 120); findings go to tests/fuzz/corpus/.
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.explore
 
 # Root only: installs and starts a Docker engine, buildx and arm64 emulation, then builds the
 # registry-free stand-in base images the container tests use (cached by tag).

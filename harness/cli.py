@@ -516,6 +516,9 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
             code = ExitStatus.USAGE
         except SystemExit as exit_:  # --help and --version
             code = exit_.code if isinstance(exit_.code, int) else ExitStatus.OK
+        except KeyboardInterrupt:  # Ctrl-C in any command: one line, never a traceback
+            stderr.write("harness: interrupted\n")
+            code = ExitStatus.INTERRUPTED
     for warning in caught:
         stderr.write(f"harness: warning: {warning.message}\n")
     return int(code)

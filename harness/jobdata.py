@@ -142,7 +142,7 @@ def _is_number(value: Any) -> bool:
 def _loads(line: str) -> dict[str, Any] | None:
     try:
         value = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a line of 100,000 '[' in a damaged file
         return None
     return value if isinstance(value, dict) else None
 

@@ -12,8 +12,14 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import settings
 
 from harness.cli import main
+
+# `make test` draws no random seeds: property tests replay the same examples on every run and keep
+# no example database between runs (open-ended exploration is `make fuzz`).
+settings.register_profile("replayable", derandomize=True, database=None)
+settings.load_profile("replayable")
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,7 @@
 """Parse `tegrastats` lines of every L4T release in use, and run it as a subprocess.
 
-R32 (TX1/TX2/Nano/Xavier): rails as `NAME cur/avg` in mW without a unit, `GR3D_FREQ 0%` or
+R24/R28.1 (TX1): lowercase `cpu [17%,13%,29%,5%]@408` (one frequency for all cores), `EMC 1%@408`,
+`GR3D 3%@76` without `_FREQ`, no rails. R32 (TX1/TX2/Nano/Xavier): rails as `NAME cur/avg` in mW without a unit, `GR3D_FREQ 0%` or
 `0%@114`. R35+ (Orin): a `MM-DD-YYYY HH:MM:SS ` prefix, `NAME 3140mW/3208mW`, and
 `GR3D_FREQ 0%@[621,621]` per GPC. Total input rail: `VDD_IN` (TX2, Xavier NX, Orin) or
 `POM_5V_IN` (Nano); the others are sub-rails and are never summed into a total.
@@ -14,6 +15,7 @@ import threading
 from . import Unavailable
 
 TOTAL_RAILS = ("VDD_IN", "POM_5V_IN")
+LOAD_ENGINES = ("GR3D", "EMC", "AVP")  # R24/R28.1 print `GR3D 3%@76` where later releases say GR3D_FREQ
 _TIMESTAMP = re.compile(r"^\d{2}-\d{2}-\d{4} \d{2}:\d{2}:\d{2} ")
 _RAM = re.compile(r"^(\d+)/(\d+)MB$")
 _PERCENT_AT = re.compile(r"^(\d+)%(?:@\[?([\d,]*)\]?)?$")
@@ -38,9 +40,13 @@ def _freq_mhz(text):
 
 
 def _cpu(text, sample):
-    """CPU [9%@345,off,25%@345] -> mean load of online cores and mean frequency."""
+    """CPU [9%@345,off,25%@345] or cpu [17%,13%]@408 (R24/R28.1) -> mean load of online cores and
+    mean frequency."""
     loads, freqs = [], []
-    for core in text.strip("[]").split(","):
+    cores, _, shared = text.partition("]@")
+    if _number(shared) is not None:
+        freqs.append(_number(shared))
+    for core in cores.strip("[]").split(","):
         match = _PERCENT_AT.match(core.strip())
         if match:
             loads.append(float(match.group(1)))
@@ -76,12 +82,13 @@ def parse_line(line):
                     end += 1
                 raw.append(" ".join(tokens[index + consumed:end + 1]))
                 consumed = end + 1 - index
-        elif token == "CPU" and following.startswith("["):
+        elif token in ("CPU", "cpu") and following.startswith("["):
             _cpu(following, sample)
             consumed = 2
-        elif token.endswith("_FREQ") and _PERCENT_AT.match(following):
+        elif (token.endswith("_FREQ") or token in LOAD_ENGINES) and _PERCENT_AT.match(following):
             load, freq = _PERCENT_AT.match(following).groups()
-            prefix = "gpu" if token == "GR3D_FREQ" else token[:-5].lower()
+            engine = token[:-5] if token.endswith("_FREQ") else token
+            prefix = "gpu" if engine == "GR3D" else engine.lower()
             sample[prefix + "_util_percent"] = float(load)
             if _freq_mhz(freq) is not None:
                 sample[prefix + "_freq_mhz"] = _freq_mhz(freq)

@@ -59,7 +59,13 @@ def test_a_board_without_a_total_rail_gets_no_power_figure():
     assert "MTS" in s["raw"]
 
 
-LINES = [TX2, NANO, ORIN, XAVIER]
+# TX1 on L4T R24 / R28.1, as published by users (issue 12); NVIDIA's R28 guide documents the
+# `CPU [X%,Y%, , ]@Z` layout (one frequency for all cores).
+TX1_R28 = ("RAM 1203/3995MB (lfb 395x4MB) cpu [17%,13%,29%,5%]@408 EMC 1%@408 AVP 0%@80 NVDEC 0 MSENC 0 "
+           "GR3D 3%@76 EDP limit 1734")
+
+
+LINES = [TX2, NANO, ORIN, XAVIER, TX1_R28]
 
 
 @settings(max_examples=300, deadline=None)
@@ -79,3 +85,13 @@ def test_shuffled_tokens_never_raise(tokens):
 @given(st.text(alphabet=string.printable + "°µ", max_size=300))
 def test_random_text_never_raises(text):
     assert isinstance(parse_line(text), dict)
+
+
+
+def test_the_oldest_tx1_format_gives_gpu_cpu_and_emc_load():
+    s = parse_line(TX1_R28)
+    assert s["gpu_util_percent"] == 3.0 and s["gpu_freq_mhz"] == 76.0
+    assert s["cpu_util_percent"] == 16.0 and s["cpu_cores_online"] == 4 and s["cpu_freq_mhz"] == 408.0
+    assert s["emc_util_percent"] == 1.0 and s["emc_freq_mhz"] == 408.0
+    assert (s["ram_used_mb"], s["ram_total_mb"]) == (1203.0, 3995.0)
+    assert "power_w" not in s and "EDP limit 1734" in s["raw"]
