@@ -21,6 +21,18 @@ from harness.cli import main
 settings.register_profile("replayable", derandomize=True, database=None)
 settings.load_profile("replayable")
 
+
+@pytest.fixture(scope="session", autouse=True)
+def private_read_cache(tmp_path_factory):
+    """Read commands cache steps under $XDG_CACHE_HOME/harness: keep the tests' own out of ~/.cache."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
+
 REPO = Path(__file__).resolve().parents[1]
 
 
