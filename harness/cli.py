@@ -410,7 +410,12 @@ def cmd_doctor(args, cfg, console: Console) -> int:
                   f"platform {target.platform or 'any'}, image {escape(target.image or '-')}")
     runner = runner_for(target, args.emulate)  # raises a UsageError naming the failed check
     facts = runner.facts
-    if facts:
+    device = facts.get("device") or {}
+    if device:
+        console.print("  ok  device: " + escape(", ".join(f"{key} {value}" for key, value in sorted(device.items()))))
+    if "telemetry_sources" in facts:
+        console.print(f"  ok  telemetry: {escape(', '.join(facts['telemetry_sources']) or 'process only (psutil)')}")
+    if "engine" in facts:  # a docker target: the engine, the architecture and the image were checked
         engine, image = facts["engine"], facts["image"]
         console.print(f"  ok  engine answers: Docker {engine['version']} on {engine['architecture']} "
                       f"({escape(str(engine['host']))}), runtimes: {', '.join(engine['runtimes'])}")

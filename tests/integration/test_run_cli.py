@@ -142,3 +142,10 @@ def test_a_second_run_on_the_same_engine_waits_for_the_first(tmp_path):
     assert [r.target for r in runs][0] == "local" and {r.target for r in runs[1:]} == {"local", "other"}
     for later in runs[1:]:  # the lock: no job of a later run started before the first run ended
         assert later.manifest["created"] >= runs[0].manifest["finished"]
+
+
+def test_doctor_checks_the_default_local_target_and_exits_0(tmp_path):
+    """It used to read docker-only facts and die with a KeyError on a local target."""
+    result = run_harness("doctor", "--results-dir", str(tmp_path / "r"), cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert "device: cpu" in result.out and "selftest ok" in result.out and "Traceback" not in result.err
