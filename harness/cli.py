@@ -512,6 +512,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warnings.simplefilter("ignore", ResourceWarning)  # a socket the engine dropped is no news to users
+        # jetson-stats 4.3 calls distro.linux_distribution(): their deprecation, nothing for the user to do
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"jtop(\.|$)")
         try:
             args = build_parser().parse_args(argv)
             cfg = config.load_config(args.config)
