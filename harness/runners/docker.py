@@ -43,6 +43,22 @@ ARCHITECTURES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm64
 ENGINE_ERRORS = (DockerException, requests.RequestException, urllib3.exceptions.HTTPError)
 
 
+def gpu_runtime_check(target: str, runtime: str | None, gpus: Any, runtimes: dict[str, Any]) -> str | None:
+    """A named runtime must be registered with the engine (UsageError otherwise). `gpus` alone needs no
+    `nvidia` runtime entry: Docker's --gpus (device_requests) goes through the NVIDIA container
+    toolkit's hook, which `docker info` does not list, so without the entry the answer is a warning
+    and the engine's own error, quoted in the job's result, decides."""
+    if runtime and runtime not in runtimes:
+        raise UsageError(f"target '{target}' needs the '{runtime}' container runtime, which this engine "
+                         f"lacks (it has: {', '.join(sorted(runtimes)) or 'none'}); install the NVIDIA "
+                         f"container toolkit on the device")
+    if gpus and not runtime and "nvidia" not in runtimes:
+        return (f"target '{target}' asks for GPUs (gpus = {gpus!r}) and this engine lists no 'nvidia' runtime; "
+                "Docker's --gpus works without one when the NVIDIA container toolkit is installed on the engine "
+                "host; if it is not, the job fails with the engine's own error")
+    return None
+
+
 def connect(target: Target) -> docker.DockerClient:
     """A client for the target's engine that has answered a ping, or a UsageError saying why not."""
     where = target.docker_host or "the local socket"
@@ -93,6 +109,8 @@ class DockerRunner:
         leftovers = [container for container in leftovers if container.status != "running"]
         self.warnings = [f"{len(leftovers)} container(s) left by a killed harness on this engine: "
                          f"harness gc --target {target.name} removes them"] if leftovers else []
+        if self._gpu_warning:
+            self.warnings.append(self._gpu_warning)
         if running:
             self.warnings.append(f"removed {len(running)} job container(s) that a killed harness left running on "
                                  f"this engine (they would have shared the device with this run's jobs)")
@@ -150,12 +168,8 @@ class DockerRunner:
         return True
 
     def _check_gpu_runtime(self) -> None:
-        runtimes = self.info.get("Runtimes", {})
-        needed = self.target.runtime or ("nvidia" if self.target.gpus else "")
-        if needed and needed not in runtimes:
-            raise UsageError(f"target '{self.target.name}' needs the '{needed}' container runtime, which this engine "
-                             f"lacks (it has: {', '.join(sorted(runtimes)) or 'none'}); install the NVIDIA "
-                             f"container toolkit on the device")
+        self._gpu_warning = gpu_runtime_check(self.target.name, self.target.runtime, self.target.gpus,
+                                              self.info.get("Runtimes", {}))
 
     # -- one job ------------------------------------------------------------------------------
     def container_options(self, spec: JobSpec, job_dir: Path) -> dict[str, Any]:
