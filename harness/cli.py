@@ -73,8 +73,8 @@ def build_parser() -> Parser:
     chosen.add_argument("--job", help="one job with its default parameters")
     run.add_argument("--set", action="append", default=[], metavar="[JOB.]KEY=VALUE",
                      help="override a parameter in every job that has it (repeatable)")
-    run.add_argument("--repeat", type=repeat_count, default=1,
-                     help="run every job N times (default: 1), or auto: until the interval is tight (docs/adaptive-repeats.md)")
+    run.add_argument("--repeat", type=repeat_count,
+                     help="run every job N times (default: the suite's `repeat`, else 1), or auto: until the interval is tight (docs/adaptive-repeats.md)")
     run.add_argument("--ci-target", type=float, metavar="PCT",
                      help=f"--repeat auto: interval half-width to reach, percent of throughput (default: {DEFAULT_CI_TARGET})")
     run.add_argument("--max-repeats", type=int, metavar="N",
@@ -173,7 +173,7 @@ def cmd_run(args, cfg, console: Console) -> int:
             raise UsageError("--timeout must be a positive number of seconds")
         targets = [dataclasses.replace(target, timeout_s=args.timeout) for target in targets]
     adaptive = adaptive_settings(args)
-    if not adaptive and args.repeat < 1:
+    if not adaptive and args.repeat is not None and args.repeat < 1:
         raise UsageError("--repeat must be 1 or more")
     if resumed is not None:
         prepare_results_dir(args.results_dir)  # full or read-only: a one-line error before anything runs
@@ -187,7 +187,8 @@ def cmd_run(args, cfg, console: Console) -> int:
                              f"this engine runs the target {'emulated' if queues[0].runner.emulated else 'natively'}")
     else:
         suite = config.single_job_suite(args.job) if args.job else config.load_suite(args.suite or "quickstart", cfg)
-        plan = expand(suite, parse_overrides(args.set), MIN_REPEATS if adaptive else args.repeat)
+        repeat = MIN_REPEATS if adaptive else (args.repeat if args.repeat is not None else suite.repeat)
+        plan = expand(suite, parse_overrides(args.set), repeat)
         powers = power_controls(targets, plan)  # an unknown mode or no jtop: refused before anything is written
         prepare_results_dir(args.results_dir)
         queues = [Queue(target, runner_for(target, args.emulate), power=control, adaptive=adaptive)
@@ -269,7 +270,7 @@ def start_resume(args, known, console: Console):
     """The run --resume completes (None when nothing is left to run); refuses other plan options."""
     from .resume import resumable
     given = [flag for flag, value in (("--target", args.target), ("--suite", args.suite), ("--job", args.job),
-                                      ("--set", args.set), ("--repeat", args.repeat != 1)) if value]
+                                      ("--set", args.set), ("--repeat", args.repeat is not None)) if value]
     if given:
         raise UsageError(f"--resume re-runs the stored run's own plan; drop {', '.join(given)}")
     resumed = resumable(args.results_dir, args.resume, known)

@@ -76,6 +76,7 @@ class Suite:
     description: str
     entries: tuple[SuiteEntry, ...]
     source: str
+    repeat: int = 1   # processes per job unless `run --repeat` says otherwise
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -242,9 +243,12 @@ def parse_suite(name: str, data: Any, source: str) -> Suite:
     where = f"{source}: suite '{name}'"
     if not isinstance(data, dict):
         raise UsageError(f"{where} must be a table")
-    unknown = sorted(set(data) - {"description", "jobs"})
+    unknown = sorted(set(data) - {"description", "jobs", "repeat"})
     if unknown:
-        raise UsageError(f"{where}: unknown key '{unknown[0]}' (known: description, jobs)")
+        raise UsageError(f"{where}: unknown key '{unknown[0]}' (known: description, jobs, repeat)")
+    repeat = data.get("repeat", 1)
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= 1000:
+        raise UsageError(f"{where}: 'repeat' must be a whole number from 1 to 1000, got {repeat!r:.40}")
     raw_entries = data.get("jobs")
     if not isinstance(raw_entries, list) or not raw_entries:
         raise UsageError(f"{where}: needs at least one [[jobs]] entry")
@@ -267,4 +271,5 @@ def parse_suite(name: str, data: Any, source: str) -> Suite:
                 raise UsageError(f"{here}: sweep '{key}' must be a non-empty list")
             checked_sweep[key] = [check_entry_value(job, key, value, here) for value in values]
         entries.append(SuiteEntry(job, params, checked_sweep))
-    return Suite(name=name, description=str(data.get("description", "")), entries=tuple(entries), source=source)
+    return Suite(name=name, description=str(data.get("description", "")), entries=tuple(entries), source=source,
+                 repeat=repeat)

@@ -149,3 +149,10 @@ def test_doctor_checks_the_default_local_target_and_exits_0(tmp_path):
     result = run_harness("doctor", "--results-dir", str(tmp_path / "r"), cwd=tmp_path)
     assert result.code == 0, result.err
     assert "device: cpu" in result.out and "selftest ok" in result.out and "Traceback" not in result.err
+
+
+def test_a_suites_repeat_is_the_default_and_run_repeat_overrides_it(tmp_path):
+    (tmp_path / "s.toml").write_text('repeat = 2\n[[jobs]]\njob = "selftest"\nparams = { size = 64 }\n')
+    result = run_harness("run", "--suite", "s.toml", "--results-dir", str(tmp_path / "r"), cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert sorted(r["repeat"] for r in read_results(only_run(tmp_path / "r"))) == [1, 2]

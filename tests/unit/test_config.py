@@ -51,3 +51,15 @@ def test_unknown_names_list_the_known_ones():
         config.get_target(config.load_targets({}), "tx9")
     with pytest.raises(UsageError, match=r"unknown job 'resnet' \(known: label_image, misbehave, mnist_mlp"):
         config.single_job_suite("resnet")
+
+
+def test_a_suite_sets_its_default_repeats_and_the_comparison_suites_run_three(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('repeat = 2\n[[jobs]]\njob = "selftest"\n')
+    assert config.load_suite(str(path), {}).repeat == 2
+    assert config.load_suite("quickstart", {}).repeat == 1
+    assert config.load_suite("hw5", {}).repeat == 3 and config.load_suite("hw5-mnist", {}).repeat == 3
+    for bad in ("0", "true", '"3"', "2.5"):
+        path.write_text(f'repeat = {bad}\n[[jobs]]\njob = "selftest"\n')
+        with pytest.raises(UsageError, match="'repeat' must be a whole number"):
+            config.load_suite(str(path), {})
