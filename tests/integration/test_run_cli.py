@@ -99,10 +99,10 @@ def test_timeout_stops_the_job_and_the_run_goes_on(tmp_path):
     suite = tmp_path / "two.toml"
     suite.write_text('[[jobs]]\njob = "mnist_mlp"\nsweep = { epochs = [1000, 1] }\n')
     results = tmp_path / "reports"
-    done = run_harness("run", "--suite", str(suite), "--timeout", "12", "--results-dir", str(results), cwd=tmp_path)
+    done = run_harness("run", "--suite", str(suite), "--timeout", "25", "--results-dir", str(results), cwd=tmp_path)
     assert done.code == 1, done.out + done.err
     by_epochs = {r["params"]["epochs"]: r for r in read_results(only_run(results))}
-    assert by_epochs[1000]["status"] == "timeout" and "12 s timeout" in by_epochs[1000]["error"]
+    assert by_epochs[1000]["status"] == "timeout" and "25 s timeout" in by_epochs[1000]["error"]
     assert by_epochs[1]["status"] == "ok"
 
 
