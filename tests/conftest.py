@@ -36,6 +36,23 @@ def private_read_cache(tmp_path_factory):
 REPO = Path(__file__).resolve().parents[1]
 
 
+def docker_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The docker CLI, output captured (the image tests drive the engine as a user would)."""
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def require_standin_base(tag: str) -> None:
+    """Skip, saying what sets it up, unless a Docker engine answers and the stand-in base `tag` is built."""
+    try:
+        info = docker_cli("info", "--format", "{{.ServerVersion}}", timeout=30)
+    except FileNotFoundError:
+        pytest.skip("no docker CLI; scripts/setup-docker.sh installs the engine (CI runs it)")
+    if info.returncode != 0:
+        pytest.skip(f"no Docker engine answers ({info.stderr.strip()[:200]}); scripts/setup-docker.sh starts one")
+    if docker_cli("image", "inspect", tag).returncode != 0:
+        pytest.skip(f"stand-in base {tag} missing: run scripts/build-standin-bases.sh (CI runs it)")
+
+
 class CliResult:
     def __init__(self, code: int, out: str, err: str):
         self.code, self.out, self.err = code, out, err

@@ -15,34 +15,23 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import REPO
+from ..conftest import REPO, docker_cli, require_standin_base
 
 PIP9 = "harness-standin/pip9:amd64"
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 
 
-def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-
-
 @pytest.fixture(scope="module")
 def pip9_base():
-    try:
-        info = docker("info", "--format", "{{.ServerVersion}}", timeout=30)
-    except FileNotFoundError:
-        pytest.skip("no docker CLI; scripts/setup-docker.sh installs the engine (CI runs it)")
-    if info.returncode != 0:
-        pytest.skip(f"no Docker engine answers ({info.stderr.strip()[:200]}); scripts/setup-docker.sh starts one")
-    if docker("image", "inspect", PIP9).returncode != 0:
-        pytest.skip(f"stand-in base {PIP9} missing: run scripts/build-standin-bases.sh (CI runs it)")
+    require_standin_base(PIP9)
     return PIP9
 
 
 def test_the_stand_in_has_the_l4t_pip_and_its_failure(pip9_base):
     """The base reproduces the bug the old step hit: pip 9.0.1 dies on PIP_NO_CACHE_DIR=1."""
-    version = docker("run", "--rm", pip9_base, "python3", "-m", "pip", "--version")
+    version = docker_cli("run", "--rm", pip9_base, "python3", "-m", "pip", "--version")
     assert version.returncode == 0 and version.stdout.startswith("pip 9.0.1 "), version.stdout + version.stderr
-    died = docker("run", "--rm", "-e", "PIP_NO_CACHE_DIR=1", pip9_base, "python3", "-m", "pip", "install", "six")
+    died = docker_cli("run", "--rm", "-e", "PIP_NO_CACHE_DIR=1", pip9_base, "python3", "-m", "pip", "install", "six")
     assert died.returncode != 0
     assert "TypeError: expected str, bytes or os.PathLike object, not int" in died.stderr
 
@@ -62,7 +51,7 @@ def test_dockerfile_install_step_runs_under_pip9(pip9_base, dockerfile):
         log = built.stdout + built.stderr
         assert built.returncode == 0, log[-3000:]
         assert "TypeError" not in log  # (a layer BuildKit has cached prints nothing)
-        checked = docker("run", "--rm", "--entrypoint", "python3", tag, "-c",
+        checked = docker_cli("run", "--rm", "--entrypoint", "python3", tag, "-c",
                          "import pip, numpy, sklearn; print(pip.__version__, numpy.__version__, sklearn.__version__)")
         assert checked.returncode == 0, checked.stderr
         pip_version, numpy_version, sklearn_version = checked.stdout.split()
@@ -70,4 +59,4 @@ def test_dockerfile_install_step_runs_under_pip9(pip9_base, dockerfile):
         assert numpy_version == "1.23.5"  # the base's stack is held (pip -c)
         assert sklearn_version == "0.24.2"
     finally:
-        docker("image", "rm", "-f", tag)
+        docker_cli("image", "rm", "-f", tag)

@@ -24,7 +24,7 @@ import pytest
 
 from harness.results import load_run
 
-from ..conftest import only_run, run_harness
+from ..conftest import docker_cli, only_run, require_standin_base, run_harness
 
 STANDIN_L4T = "harness-standin/l4t-tf2.7:arm64"
 IMAGE = "harness-tx2:emulated"
@@ -46,10 +46,6 @@ params = { dataset = "digits", epochs = 2 }
 """
 
 
-def docker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-
-
 def qemu_aarch64_enabled() -> bool:
     entry = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
     return entry.is_file() and entry.read_text().startswith("enabled")
@@ -57,29 +53,22 @@ def qemu_aarch64_enabled() -> bool:
 
 @pytest.fixture(scope="module")
 def tx2_image(tmp_path_factory):
-    try:
-        info = docker("info", "--format", "{{.ServerVersion}}", timeout=30)
-    except FileNotFoundError:
-        pytest.skip("no docker CLI; scripts/setup-docker.sh installs the engine (CI runs it)")
-    if info.returncode != 0:
-        pytest.skip(f"no Docker engine answers ({info.stderr.strip()[:200]}); scripts/setup-docker.sh starts one")
+    require_standin_base(STANDIN_L4T)
     if not qemu_aarch64_enabled():
         pytest.skip("no arm64 emulation (binfmt_misc qemu-aarch64 not enabled); scripts/setup-docker.sh enables it")
-    if docker("image", "inspect", STANDIN_L4T).returncode != 0:
-        pytest.skip(f"stand-in base {STANDIN_L4T} missing: run scripts/build-standin-bases.sh (CI runs it)")
     ca = ["--ca-file", HOST_CA] if Path(HOST_CA).is_file() else []
     built = subprocess.run([sys.executable, "-m", "harness", "build", "tx2", "--var", "TAG=emulated",
                             "--var", f"TX2_BASE={STANDIN_L4T}", *ca],
                            cwd=tmp_path_factory.mktemp("build"), capture_output=True, text=True, timeout=1500)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     yield IMAGE
-    docker("image", "rm", "-f", IMAGE)
+    docker_cli("image", "rm", "-f", IMAGE)
 
 
 def test_install_step_ran_on_the_pip9_base_and_kept_its_stack(tx2_image):
-    base = docker("run", "--rm", "--platform", "linux/arm64", STANDIN_L4T, "python3", "-m", "pip", "--version")
+    base = docker_cli("run", "--rm", "--platform", "linux/arm64", STANDIN_L4T, "python3", "-m", "pip", "--version")
     assert base.stdout.startswith("pip 9.0.1 "), base.stdout + base.stderr
-    done = docker("run", "--rm", "--platform", "linux/arm64", "--entrypoint", "python3", tx2_image,
+    done = docker_cli("run", "--rm", "--platform", "linux/arm64", "--entrypoint", "python3", tx2_image,
                   "-m", "pip", "list", "--format=freeze")
     assert done.returncode == 0, done.stderr[-2000:]
     versions = dict(line.lower().split("==") for line in done.stdout.split() if "==" in line)
@@ -95,7 +84,7 @@ def test_digits_after_tensorflow_loads_no_sklearn_on_tf27_arm64(tx2_image):
     script = ("import sys, platform, tensorflow as tf; from benchmarks import data; x = data.load_digits();"
               "print(platform.machine(), tf.__version__, len(x[0]),"
               " sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))")
-    done = docker("run", "--rm", "--platform", "linux/arm64", "-e", "TF_CPP_MIN_LOG_LEVEL=2",
+    done = docker_cli("run", "--rm", "--platform", "linux/arm64", "-e", "TF_CPP_MIN_LOG_LEVEL=2",
                   "--entrypoint", "python3", tx2_image, "-c", script)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["aarch64", "2.7.4", "1437", "[]"], done.stdout
