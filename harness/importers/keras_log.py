@@ -314,7 +314,7 @@ def _counts(reader: _Reader, bars: list[Bar], forced: str) -> tuple[str, str]:
 def _epoch(draft: _Draft, counts: str, batch_size: int | None, train_samples: int | None) -> Epoch:
     bar = draft.bar
     assert bar is not None
-    count = bar.step if bar.complete is False else (bar.total if bar.total is not None else None)
+    count = bar.total if bar.complete else bar.step   # None on a counter-less verbose=2 line
     if count is None and counts == "samples":
         count = train_samples          # verbose=2 without a counter: the `Train on N samples` figure
     if counts == "unknown":
