@@ -20,10 +20,10 @@ from typing import Any
 import docker
 import psutil
 import requests
-import urllib3
 from docker.errors import DockerException, ImageNotFound, NotFound
 
 from ..config import Target
+from ..engine_errors import ENGINE_ERRORS
 from ..errors import UsageError
 from ..plan import JobSpec
 from ..telemetry.base import TELEMETRY_FILE, TelemetryWriter
@@ -31,6 +31,7 @@ from ..telemetry.docker_stats import DockerStatsSampler
 from ..telemetry.preflight import device_sources, unavailable_warning
 from ..telemetry.sidecar import JobSidecar, probe
 from .base import MAX_LINE, EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end, tail_of
+from .ssh import SSH_ERRORS, check_reachable, describe
 
 LABEL_RUN = "io.harness.run"
 LABEL_JOB = "io.harness.job"
@@ -39,8 +40,6 @@ OUT_DIR = "/out"
 CACHE_DIR = "/cache"
 WORK_DIR = "/work"
 ARCHITECTURES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm64/v8": "aarch64"}
-# what a request raises when the engine stops, restarts or its ssh link drops mid-call
-ENGINE_ERRORS = (DockerException, requests.RequestException, urllib3.exceptions.HTTPError)
 
 
 def gpu_runtime_check(target: str, runtime: str | None, gpus: Any, runtimes: dict[str, Any]) -> str | None:
@@ -59,10 +58,19 @@ def gpu_runtime_check(target: str, runtime: str | None, gpus: Any, runtimes: dic
     return None
 
 
+def problem(target: Target, error: BaseException) -> str:
+    """What went wrong with the engine, in one line; ssh failures name the host and the fix."""
+    if target.docker_host and target.docker_host.startswith("ssh://") and isinstance(error, SSH_ERRORS):
+        return describe(error, target.docker_host, target.engine_timeout_s)
+    return f"{type(error).__name__}: {error}"
+
+
 def connect(target: Target) -> docker.DockerClient:
     """A client for the target's engine that has answered a ping, or a UsageError saying why not."""
     where = target.docker_host or "the local socket"
     try:
+        if target.docker_host and target.docker_host.startswith("ssh://"):
+            check_reachable(target.docker_host, target.engine_timeout_s)
         if target.docker_host:
             # ssh:// goes through paramiko: ~/.ssh/config (IdentityFile, Port, User, ProxyCommand)
             # and ~/.ssh/known_hosts, which must already know the device's host key. Every request
@@ -71,8 +79,11 @@ def connect(target: Target) -> docker.DockerClient:
         else:
             client = docker.from_env(timeout=target.engine_timeout_s)
         client.ping()
-    except (DockerException, requests.RequestException) as error:
-        raise UsageError(f"target '{target.name}': no Docker engine answers at {where} ({error})") from None
+    except ConnectionError as error:  # check_reachable's own message
+        raise UsageError(f"target '{target.name}': no Docker engine answers at {where}: {error}") from None
+    except ENGINE_ERRORS as error:
+        raise UsageError(f"target '{target.name}': no Docker engine answers at {where}: "
+                         f"{problem(target, error)}") from None
     return client
 
 
@@ -98,6 +109,13 @@ class DockerRunner:
         self._aborted = threading.Event()
         self._container = None
         self.client = connect(target)
+        try:
+            self._preflight(target, emulate)
+        except ENGINE_ERRORS as error:
+            raise UsageError(f"target '{target.name}': the Docker engine at {target.docker_host or 'the local socket'} "
+                             f"stopped answering during the checks: {problem(target, error)}") from None
+
+    def _preflight(self, target: Target, emulate: bool) -> None:
         self.info = self.client.info()
         self.image = self._check_image()
         self.emulated = self._check_architecture(emulate)
@@ -251,7 +269,7 @@ class DockerRunner:
             self._copy_outputs(container, job_dir)
         except Exception as failure:  # noqa: BLE001 - engine restarted, network or ssh gone: say so
             lost = (f"lost contact with the Docker engine at {self.target.docker_host or 'the local socket'} during "
-                    f"the job (stopped, restarted or not answering?): {type(failure).__name__}: {failure}")
+                    f"the job (stopped, restarted or not answering?): {problem(self.target, failure)}")
             state, telemetry = {}, sampler.stop()
         else:
             lost = None
@@ -285,7 +303,7 @@ class DockerRunner:
         if isinstance(error, DockerException):
             return f"could not {doing}: {error}"
         return (f"could not {doing}: the Docker engine at {self.target.docker_host or 'the local socket'} does not "
-                f"answer ({type(error).__name__}: {error})")
+                f"answer ({problem(self.target, error)})")
 
     @staticmethod
     def _pump(container, reader: StreamReader) -> None:

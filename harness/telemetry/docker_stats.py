@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-import urllib3
-from docker.errors import DockerException
-
+from ..engine_errors import ENGINE_ERRORS
 from .base import TelemetryWriter, ThreadedSampler
 
 MB = 1024 * 1024
@@ -65,5 +62,5 @@ class DockerStatsSampler(ThreadedSampler):
                 if self._stop.is_set():
                     return
                 self.record(parse_stats(stats))
-        except (DockerException, requests.RequestException, urllib3.exceptions.HTTPError, ValueError):
+        except (*ENGINE_ERRORS, ValueError):
             return  # the stream ends with the container or the engine (a broken stream: urllib3's error)

@@ -16,10 +16,10 @@ import time
 from typing import Any
 
 import docker
-import requests
-from docker.errors import APIError, DockerException
+from docker.errors import APIError
 from docker.types import Mount
 
+from ..engine_errors import ENGINE_ERRORS
 from .base import TelemetryWriter
 from .device import attribute
 from .preflight import FIRST_SAMPLE_WAIT_S, Preflight, assess
@@ -96,7 +96,7 @@ def probe(client, target, sources: list[str], labels: dict[str, str]) -> tuple[l
     finally:
         try:
             container.remove(force=True)
-        except DockerException:
+        except ENGINE_ERRORS:
             pass
     answered, reasons, facts = [], {}, {}
     for record in filter(None, map(parse, output.splitlines())):
@@ -158,7 +158,7 @@ class Sidecar:
                 top = self.job.top()
                 column = top["Titles"].index("PID")
                 self._job_pids = {int(row[column]) for row in top.get("Processes") or []}
-            except (DockerException, requests.RequestException, KeyError, ValueError):
+            except (*ENGINE_ERRORS, KeyError, ValueError):
                 pass
         return self._job_pids
 
@@ -170,7 +170,7 @@ class Sidecar:
                 *lines, pending = pending.split(b"\n")
                 for line in lines:
                     self._handle(parse(line.decode(errors="replace")))
-        except (DockerException, requests.RequestException):
+        except ENGINE_ERRORS:
             pass
         finally:
             self._samples.set()  # the stream ended: nobody waits for samples that will not come
@@ -206,13 +206,13 @@ class Sidecar:
             return self.rows
         try:
             self.container.stop(timeout=5)
-        except (DockerException, requests.RequestException):
+        except ENGINE_ERRORS:
             pass
         if self._thread is not None:
             self._thread.join(timeout=10)
         try:
             self.container.remove(force=True)
-        except (DockerException, requests.RequestException):
+        except ENGINE_ERRORS:
             pass
         self.container = None
         return self.rows
@@ -235,7 +235,7 @@ class JobSidecar:
             try:
                 self.sidecar.start()
                 samples = self.sidecar.baseline(self.target.idle_baseline_s)
-            except DockerException as error:
+            except ENGINE_ERRORS as error:
                 self.reasons["sidecar"] = f"the telemetry sidecar did not start: {error}"
                 self.sidecar.stop()
                 self.sidecar, self.sources = None, []
