@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import signal
+
 import psutil
 import pytest
 from hypothesis import settings
@@ -20,6 +22,12 @@ from harness.cli import main
 # no example database between runs (open-ended exploration is `make fuzz`).
 settings.register_profile("replayable", derandomize=True, database=None)
 settings.load_profile("replayable")
+
+# A shell without job control starts background commands with SIGINT ignored, and children inherit
+# that: the harness processes the Ctrl-C tests start would then never see their SIGINT (and hold the
+# engine lock for the tests after them). A handler here is reset to the default in each child.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,11 +79,27 @@ def cli(tmp_path, monkeypatch):
     return call
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def no_harness_outlives_its_test():
+    """A harness a failed test left running would hold the engine lock and stall every test after it."""
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
 def harness_process(*argv: str, cwd: Path, **popen) -> subprocess.Popen:
     """`python -m harness ARGV` as a real process (for signals and end-to-end runs)."""
-    return subprocess.Popen([sys.executable, "-m", "harness", *argv], cwd=cwd, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "COLUMNS": "200"}, **popen)
+    process = subprocess.Popen([sys.executable, "-m", "harness", *argv], cwd=cwd, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "COLUMNS": "200"}, **popen)
+    _STARTED.append(process)
+    return process
 
 
 def run_harness(*argv: str, cwd: Path, timeout: float = 300) -> CliResult:
