@@ -171,6 +171,10 @@ class DockerRunner:
         try:
             return self.client.images.get(self.target.image)
         except ImageNotFound:
+            if self.target.docker_host:  # harness build loads into the local engine only
+                raise UsageError(f"image {self.target.image} is not on the engine at {self.target.docker_host}; "
+                                 f"build it here with harness build, then send it: docker save {self.target.image} "
+                                 f"| docker -H {self.target.docker_host} load") from None
             raise UsageError(f"image {self.target.image} is not on the engine; build it with: "
                              f"harness build {self.target.name}") from None
 

@@ -71,6 +71,14 @@ def test_nothing_listening_is_one_line(workdir, sshd):
     assert f"nothing accepts ssh connections at 127.0.0.1:{port}" in err
 
 
+def test_an_image_missing_on_the_device_names_the_command_that_sends_it(workdir, sshd):
+    port, home, _, _ = sshd
+    (workdir / "harness.toml").write_text(remote_target(port).replace(f"harness-rtx2080:{TAG}", "harness-nothing:none"))
+    code, out, err = doctor(workdir, home)
+    assert code == 2 and err.count("\n") == 1, out + err
+    assert (f"docker save harness-nothing:none | docker -H ssh://root@127.0.0.1:{port} load") in err
+
+
 def test_the_link_killed_mid_job_fails_the_job_and_the_run_goes_on(workdir, sshd, client):
     port, home, server, _ = sshd
     (workdir / "harness.toml").write_text(remote_target(port))
