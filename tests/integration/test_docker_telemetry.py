@@ -13,7 +13,7 @@ import pandas as pd
 from harness import config
 
 from ..conftest import REPO, only_run, read_results, run_harness
-from .test_docker import client, images  # noqa: F401 - the shared engine and image fixtures
+from .test_docker import client, harness_containers, images  # noqa: F401 - the shared engine and image fixtures
 
 TARGET = f"""
 [targets.rtx-tegra]
@@ -35,7 +35,8 @@ tegrastats_path = "/nonexistent/tegrastats"  # the engine host lacks it: the mou
 """
 
 
-def test_sidecar_measures_power_and_energy_beside_the_container(tmp_path, client, images):  # noqa: F811
+def test_sidecar_measures_power_and_energy_beside_the_container(tmp_path, client, images,  # noqa: F811
+                                                               harness_containers):  # noqa: F811
     (tmp_path / "harness.toml").write_text(TARGET)
     done = run_harness("run", "--target", "rtx-tegra", "--job", "mnist_mlp", "--set", "epochs=3",
                        "--results-dir", "r", cwd=tmp_path)
@@ -52,8 +53,7 @@ def test_sidecar_measures_power_and_energy_beside_the_container(tmp_path, client
     samples = pd.read_csv(run / job_dir / "telemetry.csv")
     power = samples[(samples.source == "tegrastats") & (samples.metric == "power_w")]
     assert len(power) >= 5 and set(power.value) <= {3.14, 5.14}
-    leftovers = client.containers.list(all=True, filters={"label": "io.harness.role=telemetry"})
-    assert leftovers == []
+    assert [c for c in harness_containers() if c.labels.get("io.harness.role") == "telemetry"] == []
 
 
 def test_auto_without_gpu_or_board_says_why_once(tmp_path, client, images):  # noqa: F811
