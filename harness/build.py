@@ -34,11 +34,16 @@ def bake_environment(variables: list[str], ca_file: Path | None) -> dict[str, st
     return env
 
 
-def build(targets: list[str], variables: list[str], ca_file: Path | None, bake_file: Path | None) -> int:
+def build(targets: list[str], variables: list[str], ca_file: Path | None, bake_file: Path | None,
+          docker_host: str = "") -> int:
+    """bake into the local engine, or into the engine at docker_host (buildx's docker driver builds
+    there: natively on a TX2 over ssh)."""
     bake_file = bake_file or BAKE_FILE
     if not bake_file.is_file():
         raise UsageError(f"no bake file at {bake_file} (run from the repository or pass --file)")
     if shutil.which("docker") is None:
         raise UsageError("the docker CLI is not installed (harness build runs docker buildx bake)")
     env = {**os.environ, **bake_environment(variables, ca_file)}
+    if docker_host:
+        env["DOCKER_HOST"] = docker_host
     return subprocess.run(bake_command(targets, bake_file), env=env, cwd=bake_file.parent).returncode

@@ -126,12 +126,16 @@ def build_parser() -> Parser:
                            help="override a parameter, as for run (repeatable)")
     preparing.add_argument("--target", help="fill this target's cache_dir (default: ~/.cache/harness)")
     preparing.add_argument("--cache-dir", type=Path, help="the cache folder to fill (overrides --target's)")
-    building = commands.add_parser("build", help="build images with docker buildx bake")
-    building.add_argument("targets", nargs="*", metavar="TARGET", help="bake targets or groups (default: default)")
+    building = commands.add_parser("build", help="build images with docker buildx bake (and send them to ssh:// targets)")
+    building.add_argument("targets", nargs="*", metavar="TARGET",
+                          help="bake targets or groups, or harness targets with docker_host (default: default)")
     building.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                           help="bake variable, e.g. RTX2080_BASE=my/base:tag (repeatable)")
     building.add_argument("--ca-file", type=Path, help="CA bundle for a TLS-intercepting proxy (a build secret)")
     building.add_argument("--file", type=Path, help="bake file (default: the repository's docker-bake.hcl)")
+    building.add_argument("--on-engine", action="store_true",
+                          help="for targets with docker_host: build on that engine (natively on the device) "
+                               "instead of building here and sending the image")
 
     doctor = commands.add_parser("doctor", help="check a target's engine and image, then run selftest in it")
     doctor.add_argument("--target", default="local", help="target name (default: local)")
@@ -398,10 +402,24 @@ def cmd_import(args, cfg, console: Console) -> int:
 
 
 def cmd_build(args, cfg, console: Console) -> int:
-    code = build(args.targets, args.var, args.ca_file, args.file)
+    from .send_image import bake_target_of, send
+    known = config.load_targets(cfg)
+    remote = [known[name] for name in args.targets if name in known and known[name].docker_host]
+    names = [bake_target_of(known[name])[0] if known.get(name) in remote else name for name in args.targets]
+    tags = {bake_target_of(target)[1] for target in remote}
+    if len(tags) > 1:
+        raise UsageError(f"the targets' images have different tags ({', '.join(sorted(tags))}): build them one at a time")
+    variables = ([f"TAG={tags.pop()}"] if tags else []) + args.var  # a --var TAG given still wins
+    hosts = {target.docker_host for target in remote}
+    if args.on_engine and (len(hosts) != 1 or len(remote) != len(args.targets)):
+        raise UsageError("--on-engine builds on one target's engine: name only targets with the same docker_host")
+    code = build(names, variables, args.ca_file, args.file, hosts.pop() if args.on_engine else "")
     if code != 0:
         console.print(f"[red]docker buildx bake failed[/] (exit {code}); its output is above")
         return ExitStatus.JOB_NOT_OK
+    if not args.on_engine:
+        for target in remote:
+            send(target.image, target, console)
     return ExitStatus.OK
 
 

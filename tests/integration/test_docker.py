@@ -283,6 +283,15 @@ def sshd(tmp_path):
     """An sshd on a loopback port that accepts one generated key for root, and a HOME whose
     ~/.ssh/config and known_hosts let paramiko reach it (nothing of the machine's own ssh set-up).
     MaxSessions is raised as the README tells device owners to: docker-py opens more than 10."""
+    server = start_sshd(tmp_path)
+    yield server
+    if server[2].poll() is None:
+        server[2].terminate()
+        server[2].wait(timeout=10)
+
+
+def start_sshd(tmp_path: Path, extra_config: str = "") -> tuple[int, Path, subprocess.Popen, Path]:
+    """(port, HOME, sshd process, keys folder); extra_config is appended to its sshd_config."""
     if not Path("/usr/sbin/sshd").exists():
         pytest.skip("openssh-server is not installed (scripts/setup-docker.sh installs it)")
     keys = tmp_path / "ssh"
@@ -296,7 +305,7 @@ def sshd(tmp_path):
     (keys / "sshd_config").write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\nAuthorizedKeysFile {keys / 'authorized_keys'}\n"
         f"PermitRootLogin prohibit-password\nPasswordAuthentication no\nUsePAM no\nStrictModes no\n"
-        f"PidFile {keys / 'sshd.pid'}\nMaxSessions 64\n")
+        f"PidFile {keys / 'sshd.pid'}\nMaxSessions 64\n{extra_config}")
     Path("/run/sshd").mkdir(exist_ok=True)
     server = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(keys / "sshd_config")], stderr=subprocess.PIPE)
     home = tmp_path / "home"
@@ -310,10 +319,7 @@ def sshd(tmp_path):
             if attempt.connect_ex(("127.0.0.1", port)) == 0:
                 break
         time.sleep(0.1)
-    yield port, home, server, keys
-    if server.poll() is None:
-        server.terminate()
-        server.wait(timeout=10)
+    return port, home, server, keys
 
 
 def test_remote_engine_over_ssh(workdir, sshd):
