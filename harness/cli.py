@@ -409,7 +409,10 @@ def cmd_build(args, cfg, console: Console) -> int:
     tags = {bake_target_of(target)[1] for target in remote}
     if len(tags) > 1:
         raise UsageError(f"the targets' images have different tags ({', '.join(sorted(tags))}): build them one at a time")
-    variables = ([f"TAG={tags.pop()}"] if tags else []) + args.var  # a --var TAG given still wins
+    given = [pair.partition("=")[2] for pair in args.var if pair.startswith("TAG=")]
+    if tags and given and given[-1] not in tags:
+        raise UsageError(f"--var TAG={given[-1]} would not build the target's image (tag {next(iter(tags))})")
+    variables = [f"TAG={tag}" for tag in tags] + args.var
     hosts = {target.docker_host for target in remote}
     if args.on_engine and (len(hosts) != 1 or len(remote) != len(args.targets)):
         raise UsageError("--on-engine builds on one target's engine: name only targets with the same docker_host")
