@@ -35,24 +35,49 @@ def system_facts():
     return facts
 
 
+# In a sidecar the board's own files are masked or absent (runc refuses binds into /proc, Docker masks
+# /sys/firmware, and /etc is the image's), so the harness binds the host's copies here read-only:
+# (path on the device, name under BOARD_DIR). /proc/device-tree is a link into /sys/firmware.
+BOARD_DIR = "/opt/harness/host"
+BOARD_FILES = (("/sys/firmware/devicetree/base/model", "model"), ("/etc/nv_tegra_release", "nv_tegra_release"),
+               ("/usr/sbin/nvpmodel", "nvpmodel"), ("/etc/nvpmodel.conf", "nvpmodel.conf"),
+               ("/var/lib/nvpmodel", "nvpmodel-state"))
+
+
+def _board_file(own_path, name):
+    """The file where this system keeps it, else the host's copy a sidecar was given."""
+    found = _read(own_path)
+    return found if found is not None else _read(os.path.join(BOARD_DIR, name))
+
+
+def _nvpmodel_query():
+    """`nvpmodel -q` output: the system's own binary, else the host's, told where the host's
+    configuration and state are (-f names the conf file; the state folder is bound at its own path)."""
+    host_binary = os.path.join(BOARD_DIR, "nvpmodel")
+    commands = [["nvpmodel", "-q"]]
+    if os.path.exists(host_binary):
+        commands.append([host_binary, "-f", os.path.join(BOARD_DIR, "nvpmodel.conf"), "-q"])
+    for command in commands:
+        try:
+            return subprocess.check_output(command, stderr=subprocess.STDOUT, universal_newlines=True, timeout=5)
+        except (OSError, subprocess.SubprocessError):
+            continue
+    return ""
+
+
 def l4t_facts():
-    """Board model and L4T release from files every L4T system has (no jtop needed)."""
+    """Board model, L4T release and power mode from files every L4T system has (no jtop needed)."""
     facts = {}
-    model = _read("/proc/device-tree/model")
+    model = _read("/proc/device-tree/model") or _board_file("/sys/firmware/devicetree/base/model", "model")
     if model:
         facts["board"] = model
-    release = _read("/etc/nv_tegra_release") or ""
+    release = _board_file("/etc/nv_tegra_release", "nv_tegra_release") or ""
     match = re.search(r"R(\d+) \(release\), REVISION: ([\d.]+)", release)
     if match:
         facts["l4t"] = "{}.{}".format(*match.groups())
-    try:
-        output = subprocess.check_output(["nvpmodel", "-q"], stderr=subprocess.STDOUT,
-                                         universal_newlines=True, timeout=5)
-        mode = re.search(r"NV Power Mode:\s*(\S+)", output)
-        if mode:
-            facts["nvpmodel"] = mode.group(1)
-    except (OSError, subprocess.SubprocessError):
-        pass
+    mode = re.search(r"NV Power Mode:\s*(\S+)", _nvpmodel_query())
+    if mode:
+        facts["nvpmodel"] = mode.group(1)
     return facts
 
 

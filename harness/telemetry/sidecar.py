@@ -19,6 +19,8 @@ import docker
 from docker.errors import APIError
 from docker.types import Mount
 
+from benchmarks.telemetry.sources import BOARD_DIR, BOARD_FILES
+
 from ..engine_errors import ENGINE_ERRORS
 from .base import TelemetryWriter
 from .device import attribute
@@ -50,10 +52,14 @@ def sidecar_options(target, sources: list[str], labels: dict[str, str], duration
     jetson = target.platform.startswith("linux/arm64")
     if jetson:
         mounts.append(Mount(JTOP_SOCKET, JTOP_SOCKET, type="bind"))
+    if jetson:  # board, L4T release and power mode, which the sidecar cannot see otherwise
+        for source, name in BOARD_FILES:
+            inside = "/var/lib/nvpmodel" if name == "nvpmodel-state" else f"{BOARD_DIR}/{name}"
+            mounts.append(Mount(inside, source, type="bind", read_only=True))
     if target.tegrastats_path or jetson:
         mounts.append(Mount(TEGRASTATS_IN_SIDECAR, target.tegrastats_path or HOST_TEGRASTATS, type="bind", read_only=True))
     command = ["--sources", ",".join(sources), "--interval", f"{target.sample_interval_s:g}",
-               "--tegrastats", TEGRASTATS_IN_SIDECAR if mounts and mounts[-1]["Target"] == TEGRASTATS_IN_SIDECAR
+               "--tegrastats", TEGRASTATS_IN_SIDECAR if any(m["Target"] == TEGRASTATS_IN_SIDECAR for m in mounts)
                else "tegrastats"]
     if duration:
         command += ["--duration", f"{duration:g}"]

@@ -91,3 +91,32 @@ def test_gpu_memory_is_attributed_to_the_job_by_its_host_pids(client, images, tm
         assert sidecar.rows[0]["gpu_memory_job_mb"] == 700.0  # the job's own, not pid 1's
     finally:
         job.remove(force=True)
+
+
+def test_a_jetson_sidecar_reads_the_board_files_the_engine_binds(client, images, tmp_path):  # noqa: F811
+    """The tx2 sidecar's own board mounts on a real engine (runc accepts every target: none is under
+    /proc), with this host's stand-ins for the device's files as sources, and l4t_facts inside the
+    container reads the board, the L4T release and the power mode through them, read-only."""
+    from docker.types import Mount
+
+    from benchmarks.telemetry.sources import BOARD_FILES
+    from harness.telemetry.sidecar import sidecar_options
+
+    (tmp_path / "model").write_bytes(b"NVIDIA Jetson TX2 Developer Kit\x00")
+    (tmp_path / "nv_tegra_release").write_text("# R32 (release), REVISION: 7.1, GCID: 29818004, BOARD: t186ref\n")
+    (tmp_path / "nvpmodel.conf").write_text("< POWER_MODEL ID=0 NAME=MAXN >\n")
+    (tmp_path / "nvpmodel").write_text('#!/bin/sh\nprintf "NV Fan Mode:quiet\\nNV Power Mode: MAXN\\n0\\n"\n')
+    (tmp_path / "nvpmodel").chmod(0o755)
+    (tmp_path / "nvpmodel-state").mkdir()
+    options = sidecar_options(config.load_targets({})["tx2"], ["auto"], {"io.harness.run": "board-files-test"})
+    names = dict(BOARD_FILES)  # device path -> the stand-in's name here
+    mounts = [Mount(m["Target"], str(tmp_path / names[m["Source"]]), type="bind", read_only=m["ReadOnly"])
+              for m in options["mounts"] if m["Source"] in names]
+    assert len(mounts) == len(BOARD_FILES)
+    script = ("import json; from benchmarks.telemetry.sources import l4t_facts; print(json.dumps(l4t_facts()))\n"
+              "try:\n    open('/opt/harness/host/model', 'a')\nexcept OSError as error:\n    print(error)\n")
+    logs = client.containers.run("harness-rtx2080:test", entrypoint=["python3", "-c", script], mounts=mounts,
+                                 remove=True).decode()
+    assert json.loads(logs.splitlines()[0]) == {"board": "NVIDIA Jetson TX2 Developer Kit", "l4t": "32.7.1",
+                                                "nvpmodel": "MAXN"}
+    assert "Read-only file system" in logs
