@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz docker-setup clean
+.PHONY: run test test-fast lint fuzz docker-setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,16 @@ $(EXPORT_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[tensorboard,mlflow]'
 	touch $(EXPORT_STAMP)
 
-test: $(STAMP) $(EXPORT_STAMP)
+# lint first: it takes seconds and fails before the long suite does
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint $(EXPORT_STAMP)
 	$(BIN)/python -m pytest
+
+# the inner loop: no Docker engine, nothing marked slow (pyproject's markers; tests/conftest.py assigns them)
+test-fast: lint
+	$(BIN)/python -m pytest -m "not docker and not slow"
 
 # Open-ended random fuzzing (FUZZ_SECONDS, default 120); findings go to tests/fuzz/corpus/.
 fuzz: $(STAMP)

@@ -43,6 +43,27 @@ def private_read_cache(tmp_path_factory):
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Markers by where a test lives (pyproject registers them; `make test-fast` deselects docker and slow):
+# the files that need a Docker engine, and the ones whose tests train real models for minutes.
+DOCKER_FILES = {"test_docker.py", "test_docker_faults.py", "test_docker_telemetry.py", "test_security.py",
+                "test_emulated_arm64.py", "test_build_send.py", "test_ssh_errors.py", "test_dockerfile_pip9.py"}
+SLOW_FILES = {"test_labs.py", "test_power_modes.py", "test_adaptive_repeats.py", "test_export_tensorboard.py",
+              "test_export_mlflow.py"}
+SLOW_TESTS = {"test_compare_two_targets", "test_timeout_stops_the_job_and_the_run_goes_on",
+              "test_quickstart_end_to_end", "test_a_suites_repeat_is_the_default_and_run_repeat_overrides_it",
+              "test_interrupt_records_the_job_and_skips_the_rest",
+              "test_sigkill_then_resume_runs_only_what_is_missing_and_compares_whole"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        path = Path(str(item.fspath))
+        item.add_marker(pytest.mark.integration if path.parent.name == "integration" else pytest.mark.unit)
+        if path.name in DOCKER_FILES:
+            item.add_marker(pytest.mark.docker)
+        if path.name in SLOW_FILES or item.originalname in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+
 
 def docker_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """The docker CLI, output captured (the image tests drive the engine as a user would)."""
