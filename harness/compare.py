@@ -1,7 +1,8 @@
 """Aligns jobs across runs and computes statistics and ratios against a baseline.
 
 `compare(runs)` returns a Comparison; it reads the runs' step arrays (harness.jobdata, cached)
-but formats nothing: renderers live in harness/report. Every ratio is side / baseline
+but formats nothing: renderers live in harness/report. harness.explain adds to each row how
+close the side came to its device's peak and a verdict on what sets the pace. Every ratio is side / baseline
 (throughput, samples/J, samples/s per dollar: > 1 is better; times: < 1 is faster).
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import envdiff, jobdata, stats
+from . import envdiff, explain, jobdata, stats
 from .results import StoredRun
 
 # scalar metrics taken from result.json, reduced over repeats to the median of the ok ones
@@ -158,7 +159,8 @@ def _aggregate(run: StoredRun, results: list[dict[str, Any]], load: Loader,
                                          if price and values["samples_per_sec"] is not None else None)
     reference = (ok or results)[0]
     facts = envdiff.job_facts(run.manifest, reference, datas[0] if datas else load(run, reference))
-    return {**values, **facts}, spreads
+    explained = explain.side_fields(run.manifest, results, datas, {**values, **facts})
+    return {**values, **facts, **explained}, spreads
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:
@@ -225,6 +227,8 @@ def compare(runs: list[StoredRun], force: bool = False, load: Loader = load_job,
                         for ratio, metric in RATIOS.items()})
             row.update(_ratio_intervals(row, spreads if index else None, base_spreads, noise))
             rows.append(row)
+            # the baseline's own row gets no verdict; a lone run's is about itself
+            row.update(explain.against(row, rows[-1 - index] if len(runs) > 1 else None))
     run_facts = [{"side": name, "run_id": run.run_id, "target": run.target, "status": run.status,
                   "created": run.manifest.get("created"), "emulated": bool(run.manifest.get("emulated")),
                   "imported": bool(run.manifest.get("imported")),

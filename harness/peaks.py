@@ -137,3 +137,22 @@ def device_for(manifest: dict[str, Any], result: dict[str, Any]) -> tuple[Peak |
         return (peak, "target device_model") if peak else (None, f"unknown device_model {named!r}")
     peak = infer(recorded_names(result))
     return (peak, "inferred from recorded GPU/board names") if peak else (None, "no device recorded or known")
+
+
+def _figure(value: float | None, source: str) -> str:
+    return f"{'-' if value is None else f'{value:g}'} ({source})"
+
+
+def markdown_table() -> str:
+    """The table docs/device-peaks.md shows (a test checks the page holds exactly this)."""
+    lines = ["| device_model | device | FP32 TFLOP/s (source) | FP16 TFLOP/s (source) | bandwidth GB/s (source) |",
+             "| --- | --- | --- | --- | --- |"]
+    for peak in PEAKS.values():
+        cells = [f"`{peak.name}`", peak.title, _figure(peak.fp32_tflops, peak.sources["fp32"]),
+                 _figure(peak.fp16_tflops, peak.sources["fp16"]), _figure(peak.bandwidth_gbs, peak.sources["bandwidth"])]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

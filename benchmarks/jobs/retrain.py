@@ -85,6 +85,7 @@ class RetrainGraph(object):
             backbone = models.keras_backbone(keras, params["architecture"], size, params["weights"], cache_dir)
             self.bottleneck = backbone(self.images * 2.0 - 1.0)
             width = int(self.bottleneck.shape[-1])
+            self.width, self.num_classes = width, num_classes
             self.bottleneck_input = v1.placeholder_with_default(self.bottleneck, [None, width],
                                                                 name="BottleneckInputPlaceholder")
             self.labels = v1.placeholder(tf.int64, [None], name="GroundTruthInput")
@@ -115,6 +116,17 @@ class RetrainGraph(object):
     def frozen_graph_def(self, tf):
         return tf.compat.v1.graph_util.convert_variables_to_constants(
             self.session, self.graph.as_graph_def(), [OUTPUT_LAYER])
+
+
+def step_flops(graph, batch):
+    """The `model` event's FLOPs of one training step: the final layer only (the backbone ran once
+    per image, into the bottleneck cache). Forward 2*width*classes + classes (bias) per sample,
+    and as much again for the weight and bias gradients; no input gradient, as the bottlenecks
+    are fed in (docs/explain.md)."""
+    forward = 2 * graph.width * graph.num_classes + graph.num_classes
+    return {"flops_layers_forward": forward, "flops_profiler_forward": None, "flops_batch_size": batch,
+            "flops_per_sample_forward": forward, "flops_per_step": float(2 * forward * batch),
+            "flops_method": "layers"}
 
 
 def cache_bottlenecks(graph, items, classes, folder, emitter):
@@ -213,6 +225,8 @@ def run(params, emitter, context):
     labels = np.array([label for _, label in items], "int64")
     position = dict((path, index) for index, (path, _) in enumerate(items))
     sets = dict((split, np.array([position[path] for path, _ in part], "int64")) for split, part in names.items())
+    flops = step_flops(graph, params["train_batch_size"])
+    emitter.emit("model", **flops)
     train_seconds, last = train(graph, bottlenecks, labels, sets, params, emitter)
     test_accuracy = None
     if len(sets["testing"]):
@@ -235,5 +249,6 @@ def run(params, emitter, context):
         "train_steps_seconds": train_seconds, "classes": len(classes),
         "final_accuracy": last.get("accuracy"), "final_loss": last.get("loss"),
         "final_val_accuracy": last.get("val_accuracy"), "test_accuracy": test_accuracy,
+        "flops_per_step": flops["flops_per_step"], "flops_method": flops["flops_method"],
     })
     return result

@@ -31,6 +31,12 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """A row for summary.csv: explain_missing ({field: reason}) as 'field: reason; ...'."""
+    missing = row.get("explain_missing") or {}
+    return {**row, "explain_missing": "; ".join(f"{k}: {v}" for k, v in missing.items()) or None}
+
+
 def summary_json(comparison: Comparison) -> str:
     return json.dumps(_finite(dataclasses.asdict(comparison)), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
@@ -50,7 +56,7 @@ def write_comparison(comparison: Comparison, out_dir: Path, runs: list[StoredRun
     except OSError as error:
         raise UsageError(f"cannot write to {out_dir}: {error.strerror or error}") from None
     paths = {name: out_dir / name for name in ("summary.csv", "summary.json", "report.md", "report.html")}
-    pd.DataFrame(comparison.rows).to_csv(paths["summary.csv"], index=False)
+    pd.DataFrame([_flat(row) for row in comparison.rows]).to_csv(paths["summary.csv"], index=False)
     paths["summary.json"].write_text(summary_json(comparison))
     errors = _errors(runs)
     paths["report.md"].write_text(comparison_markdown(comparison, errors))

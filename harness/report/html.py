@@ -12,8 +12,9 @@ from typing import Any
 
 from ..compare import Comparison
 from . import words
-from .markdown import statistics_rows
-from .tables import NUMERIC_TEXT, compare_columns, display_rows, formatted
+from .markdown import EXPLAIN_LEGEND, statistics_rows
+from .tables import (NUMERIC_TEXT, compare_columns, display_rows, explanation_columns, explanation_rows, formatted,
+                     missing_reasons, verdicts)
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}th,td{border:1px solid #ccc;padding:3px 6px}
@@ -57,6 +58,17 @@ def _sections(comparison: Comparison, errors: dict[str, Any]) -> list[str]:
               f'<p class="note">{_e(words.legend(comparison))}</p>']
     stat_header, stat_body = statistics_rows(comparison)
     parts += ["<h2>Between-process spread</h2>", _table(stat_header, stat_body, {2, 4, 5, 6})]
+    columns = explanation_columns(comparison)
+    header, body = formatted(explanation_rows(comparison), columns)
+    parts += ['<h2 id="explanation">Explanation</h2>',
+              _table(header, body, {i for i, c in enumerate(columns) if c[0] not in ("job", "side", "device")})
+              .replace("<table>", '<table class="explanation">', 1)]
+    parts += ["<ul>" + "".join(f"<li>{_e(line)}</li>" for line in verdicts(comparison)) + "</ul>"]
+    reasons = missing_reasons(comparison)
+    if reasons:
+        parts += ['<p class="note">Empty cells, and why:</p><ul class="note">'
+                  + "".join(f"<li>{_e(line)}</li>" for line in reasons) + "</ul>"]
+    parts += [f'<p class="note">{_e(EXPLAIN_LEGEND)}</p>']
     if comparison.differences:
         diff = [[label, fact, *values] for label, facts in comparison.differences.items() for fact, values in facts.items()]
         parts += ["<h2>Environment differences</h2>", _table(["job", "fact", *comparison.sides], diff)]

@@ -6,7 +6,8 @@ from typing import Any
 
 from ..compare import Comparison
 from . import words
-from .tables import compare_columns, display_rows, formatted
+from .tables import (compare_columns, display_rows, explanation_columns, explanation_rows, formatted,
+                     missing_reasons, verdicts)
 from .words import headline  # noqa: F401  (the CLI prints it under the table)
 
 
@@ -34,6 +35,22 @@ def _statistics_section(comparison: Comparison) -> list[str]:
     return ["## Between-process spread", "", markdown_table(header, body), "",
             f"repeats needed: processes per side for a 95% throughput interval within the {comparison.noise:.0%} "
             "noise band, from the measured process cv (5% assumed where a side ran once)."]
+
+
+def _explanation_section(comparison: Comparison) -> list[str]:
+    header, body = formatted(explanation_rows(comparison), explanation_columns(comparison))
+    parts = ["## Explanation", "", markdown_table(header, body), "", *(f"- {line}" for line in verdicts(comparison))]
+    reasons = missing_reasons(comparison)
+    if reasons:
+        parts += ["", "Empty cells, and why:", "", *(f"- {line}" for line in reasons)]
+    return parts + ["", EXPLAIN_LEGEND]
+
+
+EXPLAIN_LEGEND = ("achieved: FLOPs per sample (benchmarks/flops.py) x steady samples/s; of FP32 peak: achieved / "
+                  "the device's peak (docs/device-peaks.md); peak-compute x and bandwidth x: the side's peak over "
+                  "the baseline's; input/step: the input pipeline alone, per batch, over a steady step; warm-up: "
+                  "share of the training time not spent at the steady rate; throttled: share of telemetry samples "
+                  "with a throttle reason; docs/explain.md says how the verdict is chosen.")
 
 
 def _single_repeat_section(comparison: Comparison) -> list[str]:
@@ -85,6 +102,7 @@ def comparison_markdown(comparison: Comparison, errors: dict[str, Any] | None = 
     parts += _single_repeat_section(comparison)
     parts += [markdown_table(header, body), "", words.legend(comparison), ""]
     parts += _statistics_section(comparison) + [""]
+    parts += _explanation_section(comparison) + [""]
     parts += _differences_section(comparison) + [""]
     parts += _withheld_section(comparison)
     only = [f"- only in {side}: {', '.join(labels)}" for side, labels in comparison.only_in.items() if labels]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 
@@ -34,6 +35,22 @@ NUMERIC_TEXT = ("repeats", "95% CI", "process cv", "throughput x", "total speed-
 SINGLE_RUN_DROPS = ("side", "throughput x", "total speed-up", "first epoch speed-up", "steady epoch speed-up",
                     "samples/J x", "samples/s/$ x")
 TERMINAL_DROPS = ("steady epoch s", "step p50 ms", "samples/s/$", "steady epoch speed-up", "process cv", "samples/J")
+
+# the explanation (harness/explain.py): one row per job and side
+EXPLAIN_COLUMNS = (("job", "label", None), ("side", "side", None), ("device", "device_model", None),
+                   ("FLOPs/sample", "flops_per_sample_text", None), ("achieved", "achieved_text", None),
+                   ("of FP32 peak", "peak_share_text", None), ("of FP16 peak", "peak_fp16_share_text", None),
+                   ("steady x", "steady_x", None), ("peak-compute x", "peak_compute_x", None),
+                   ("bandwidth x", "bandwidth_x", None), ("input/step", "input_share_text", None),
+                   ("warm-up", "warmup_share_text", None), ("throttled", "throttled_text", None),
+                   ("clocks MHz", "clocks_text", None))
+EXPLAIN_ALWAYS = ("job", "side", "device")
+# what explain_missing's keys are called in the reports
+MISSING_NAMES = {"device_model": "device", "flops_per_sample": "FLOPs/sample", "achieved_flops_per_sec": "achieved",
+                 "peak_share": "of FP32 peak", "peak_fp16_share": "of FP16 peak", "peak_bandwidth_gbs": "bandwidth",
+                 "peak_compute_ratio": "peak-compute x", "bandwidth_ratio": "bandwidth x",
+                 "input_share": "input/step", "warmup_share": "warm-up", "throttled_share": "throttled",
+                 "clock_range": "clocks", "explanation": "explanation"}
 
 
 def ratio_text(row: dict[str, Any], name: str = "throughput_ratio") -> str | None:
@@ -72,6 +89,62 @@ def display_rows(comparison: Comparison) -> list[dict[str, Any]]:
                      "samples_per_sec_ci": f"{low:.1f}-{high:.1f}" if low is not None else None,
                      "differs": row.get("differs") or None})
     return rows
+
+
+def si(value: float | None, unit: str) -> str | None:
+    """12.3e9, 'FLOP/s' -> '12.3 GFLOP/s'."""
+    if value is None:
+        return None
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def percent(share: float | None) -> str | None:
+    if share is None:
+        return None
+    return f"{share:.2%}" if share < 0.01 else f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
+
+
+def explanation_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """Comparison rows with the explanation's text cells."""
+    rows = []
+    for row in comparison.rows:
+        low, high = row.get("clock_min_mhz"), row.get("clock_max_mhz")
+        rows.append({**row, "flops_per_sample_text": si(row.get("flops_per_sample"), "FLOP"),
+                     "achieved_text": si(row.get("achieved_flops_per_sec"), "FLOP/s"),
+                     "peak_share_text": percent(row.get("peak_share")),
+                     "peak_fp16_share_text": percent(row.get("peak_fp16_share")),
+                     "steady_x": None if row["side"] == comparison.sides[0] else ratio_text(row),
+                     "peak_compute_x": words.times(row["peak_compute_ratio"]) if row.get("peak_compute_ratio") else None,
+                     "bandwidth_x": words.times(row["bandwidth_ratio"]) if row.get("bandwidth_ratio") else None,
+                     "input_share_text": percent(row.get("input_share")),
+                     "warmup_share_text": percent(row.get("warmup_share")),
+                     "throttled_text": percent(row.get("throttled_share")),
+                     "clocks_text": f"{low:.0f}-{high:.0f}" if low is not None else None})
+    return rows
+
+
+def explanation_columns(comparison: Comparison):
+    rows = explanation_rows(comparison)
+    return tuple(c for c in EXPLAIN_COLUMNS
+                 if c[0] in EXPLAIN_ALWAYS or any(r.get(c[1]) is not None for r in rows))
+
+
+def verdicts(comparison: Comparison) -> list[str]:
+    """'edge, mnist_mlp dropout=0.2: <verdict>' for each row that has one."""
+    return [f"{row['side']}, {row['label']}: {row['verdict']}" for row in comparison.rows if row.get("verdict")]
+
+
+def missing_reasons(comparison: Comparison) -> list[str]:
+    """Why explanation cells are empty: one line per field and reason, naming the rows."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for row in comparison.rows:
+        for field, reason in (row.get("explain_missing") or {}).items():
+            grouped.setdefault((field, reason), []).append(f"{row['side']} {row['label']}")
+    return [f"{MISSING_NAMES.get(field, field)} ({', '.join(where)}): {reason}"
+            for (field, reason), where in grouped.items()]
 
 
 def compare_columns(comparison: Comparison):
@@ -121,7 +194,14 @@ def run_table(run: StoredRun) -> Table:
     return rich_table(f"run {run.run_id} on {run.target} ({run.status})", run_rows(run), RUN_COLUMNS)
 
 
-def comparison_table(comparison: Comparison) -> Table:
+def explanation_table(comparison: Comparison) -> Group:
+    """The explanation table and its verdicts, for the terminal (report.md lists why cells are empty)."""
+    table = rich_table("Explanation (docs/explain.md; why cells are empty: report.md)",
+                       explanation_rows(comparison), explanation_columns(comparison))
+    return Group(table, *(escape(line) for line in verdicts(comparison)))
+
+
+def comparison_table(comparison: Comparison) -> Group:
     if len(comparison.sides) == 1:
         title = f"run {comparison.runs[0]['run_id']} on {comparison.runs[0]['target']} ({comparison.runs[0]['status']})"
     else:
@@ -130,4 +210,4 @@ def comparison_table(comparison: Comparison) -> Table:
     # the terminal is narrower than a report: the files keep the columns dropped here
     drops = TERMINAL_DROPS if len(comparison.sides) > 1 else ()
     columns = tuple(c for c in compare_columns(comparison) if c[0] not in drops)
-    return rich_table(title, display_rows(comparison), columns)
+    return Group(rich_table(title, display_rows(comparison), columns), explanation_table(comparison))
