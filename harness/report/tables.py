@@ -45,6 +45,7 @@ EXPLAIN_COLUMNS = (("job", "label", None), ("side", "side", None), ("device", "d
                    ("warm-up", "warmup_share_text", None), ("throttled", "throttled_text", None),
                    ("clocks MHz", "clocks_text", None))
 EXPLAIN_ALWAYS = ("job", "side", "device")
+EXPLAIN_TERMINAL_DROPS = ("FLOPs/sample",)
 # what explain_missing's keys are called in the reports
 MISSING_NAMES = {"device_model": "device", "flops_per_sample": "FLOPs/sample", "achieved_flops_per_sec": "achieved",
                  "peak_share": "of FP32 peak", "peak_fp16_share": "of FP16 peak", "peak_bandwidth_gbs": "bandwidth",
@@ -116,7 +117,8 @@ def explanation_rows(comparison: Comparison) -> list[dict[str, Any]]:
                      "achieved_text": si(row.get("achieved_flops_per_sec"), "FLOP/s"),
                      "peak_share_text": percent(row.get("peak_share")),
                      "peak_fp16_share_text": percent(row.get("peak_fp16_share")),
-                     "steady_x": None if row["side"] == comparison.sides[0] else ratio_text(row),
+                     "steady_x": None if row["side"] == comparison.sides[0] or row.get("throughput_ratio") is None
+                     else words.mark(row, "throughput_ratio") + words.times(row["throughput_ratio"]),
                      "peak_compute_x": words.times(row["peak_compute_ratio"]) if row.get("peak_compute_ratio") else None,
                      "bandwidth_x": words.times(row["bandwidth_ratio"]) if row.get("bandwidth_ratio") else None,
                      "input_share_text": percent(row.get("input_share")),
@@ -196,8 +198,9 @@ def run_table(run: StoredRun) -> Table:
 
 def explanation_table(comparison: Comparison) -> Group:
     """The explanation table and its verdicts, for the terminal (report.md lists why cells are empty)."""
-    table = rich_table("Explanation (docs/explain.md; why cells are empty: report.md)",
-                       explanation_rows(comparison), explanation_columns(comparison))
+    columns = tuple(c for c in explanation_columns(comparison) if c[0] not in EXPLAIN_TERMINAL_DROPS)
+    table = rich_table("Explanation (docs/explain.md; why cells are empty: report.md)", explanation_rows(comparison),
+                       columns)
     return Group(table, *(escape(line) for line in verdicts(comparison)))
 
 

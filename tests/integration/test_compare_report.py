@@ -160,3 +160,27 @@ def test_noise_band_decides_significance(reports):
     assert low == found["200"]["perf_per_dollar_ratio_ci_low"] and 1.0 < low < 3.0  # excludes 1, not by 200%
     assert found["0"]["perf_per_dollar_significant"] is True and found["200"]["perf_per_dollar_significant"] is False
     assert "~3.26x" in (reports / "out200" / "report.md").read_text()
+
+
+def test_the_explanation_is_in_every_file_and_honours_the_targets_device_model(reports, capsys):
+    """desk's manifest names its device as a target's `device_model` records it; its jobs ran on the
+    CPU, so the device is known but its GPU peak gives no share, and every renderer says why."""
+    manifest_path = next((reports / "runs").glob("*-desk-*/run.json"))
+    manifest = json.loads(manifest_path.read_text())
+    manifest["target"]["device_model"] = "jetson-tx2"
+    manifest_path.write_text(json.dumps(manifest))
+    out = reports / "out"
+    assert main(["compare", "desk", "edge", "--results-dir", str(reports), "--out", str(out)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    desk, edge = json.loads((out / "summary.json").read_text())["rows"]
+    assert desk["device_model"] == "jetson-tx2" and desk["device_source"] == "target device_model"
+    assert desk["peak_share"] is None and desk["explain_missing"]["peak_share"].startswith("the job ran on the CPU")
+    assert edge["device_model"] is None and edge["peak_compute_ratio"] is None
+    assert edge["explain_missing"]["peak_compute_ratio"] == "no GPU peak for desk or edge"
+    assert 0 < desk["warmup_share"] < 1 and desk["verdict"] is None and edge["verdict"]
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary.device_model[0] == "jetson-tx2" and "peak_share: the job ran on the CPU" in summary.explain_missing[0]
+    markdown = (out / "report.md").read_text()
+    assert "## Explanation" in markdown and "| mnist_mlp dropout=0.2 | desk | jetson-tx2 |" in markdown
+    assert f"- edge, mnist_mlp dropout=0.2: {edge['verdict']}" in markdown
+    assert "Explanation" in printed and " ".join(edge["verdict"].split())[:60] in printed

@@ -1,5 +1,6 @@
 """report.html in a real headless browser (Debian's chromium; scripts/setup-browser.sh installs
-it): the page loads with no console errors and every plot decodes (naturalWidth > 0).
+it): the page loads with no console errors, every plot decodes (naturalWidth > 0) and the
+explanation table is in the page.
 
 The page's own inline script writes `data-images="<decoded>/<total>"` on <body> at load; the
 DOM chromium dumps after loading shows it. Two control pages prove the check can fail."""
@@ -48,6 +49,11 @@ def test_compare_report_loads_without_errors_and_shows_its_plots(tmp_path):
     assert "&lt;script&gt;alert" in dom  # the target's note is text, not a script
     assert 'alt="Ratios against the baseline"' in dom and "Between-process spread" in dom
     assert "ONE REPEAT on desk and edge" in dom and "One repeat is not enough" in dom
+    explanation = re.search(r'<h2 id="explanation">Explanation</h2>\s*<table class="explanation">(.*?)</table>', dom, re.S)
+    assert explanation, "the loaded page has no explanation table"
+    assert "<th>device</th>" in explanation.group(1) and "<th>warm-up</th>" in explanation.group(1)
+    assert explanation.group(1).count("<tr>") == 3  # header, desk, edge
+    assert "Share of peak unknown" in dom and "no flops_per_step in result.json" in dom
 
 
 def test_the_check_fails_on_a_broken_image_and_a_console_error(tmp_path):
