@@ -18,6 +18,7 @@ LOW_SHARE = 0.05    # under this share of peak on every side, the GPU's arithmet
 CLOSE = 1.25        # a measured ratio within this factor of a peak ratio is "close" to it
 THROTTLED = 0.05    # a throttled share above this is worth a sentence
 WARMUP_GAP = 0.05   # warm-up shares this far apart explain why the total ratio differs from the steady one
+CLOSE_TOTAL = 1.1   # ... when they predict the total ratio within this factor (the sides trained the same samples)
 # the explanation's fields, in the order the reports list them
 FIELDS = ("device_model", "device_source", "precision", "flops_per_sample", "flops_method", "achieved_flops_per_sec",
           "peak_flops_per_sec", "peak_share", "peak_fp16_share", "peak_bandwidth_gbs", "input_share", "input_bound",
@@ -203,7 +204,7 @@ def _pace(row: dict[str, Any], base: dict[str, Any] | None) -> str:
         reach = ", ".join(f"{_pct(s['peak_share'])} on {s['side']}" for s in sides)
         if max(shares) < LOW_SHARE:
             ceiling = math.ceil(max(shares) * 100)
-            who = "both sides reach" if len(sides) == 2 else f"{sides[0]['side']} reaches"
+            who = "Both sides reach" if len(sides) == 2 else f"{sides[0]['side']} reaches"
             sentences.append(f"{who} under {ceiling}% of FP32 peak ({reach})")
             if input_bound:
                 sentences.append(f"the input pipeline, not the GPU, sets the pace on {' and '.join(input_bound)}")
@@ -214,10 +215,10 @@ def _pace(row: dict[str, Any], base: dict[str, Any] | None) -> str:
                 sentences.append(f"so the peak-compute ratio {_x(compute)} does not predict the measured "
                                  f"{_x(measured)}")
             return "; ".join(sentences)
-        sentences.append(f"share of FP32 peak: {reach}")
+        sentences.append(f"Share of FP32 peak: {reach}")
     elif any(share is not None for share in shares):
         known = [s for s in sides if s.get("peak_share") is not None]
-        sentences.append("share of FP32 peak: " + ", ".join(f"{_pct(s['peak_share'])} on {s['side']}" for s in known)
+        sentences.append("Share of FP32 peak: " + ", ".join(f"{_pct(s['peak_share'])} on {s['side']}" for s in known)
                          + "; unknown elsewhere")
     else:
         reasons = []
@@ -226,7 +227,7 @@ def _pace(row: dict[str, Any], base: dict[str, Any] | None) -> str:
             for field in ("flops_per_sample", "device_model", "peak_share"):
                 if missing.get(field) and missing[field] not in reasons:
                     reasons.append(missing[field])
-        sentences.append("share of peak unknown (" + "; ".join(reasons or ["no FLOPs or no peak"]) + ")")
+        sentences.append("Share of peak unknown (" + "; ".join(reasons or ["no FLOPs or no peak"]) + ")")
     if input_bound:
         sentences.append(f"the input pipeline alone is slower than a training step on {' and '.join(input_bound)}: "
                          "input bound")
@@ -245,15 +246,20 @@ def _pace(row: dict[str, Any], base: dict[str, Any] | None) -> str:
 
 
 def _warmup(row: dict[str, Any], base: dict[str, Any] | None) -> str | None:
-    if base is None or row.get("warmup_share") is None or base.get("warmup_share") is None:
+    """Why the total speed-up differs from the steady one, when the warm-up shares say so: only
+    where the identity total = steady x (1 - w) / (1 - w_base) holds (within CLOSE_TOTAL), which
+    it does when both sides trained the same samples."""
+    if base is None or not row.get("total_time_ratio") or not row.get("throughput_ratio"):
         return None
-    if abs(row["warmup_share"] - base["warmup_share"]) < WARMUP_GAP or not row.get("total_time_ratio"):
+    mine, theirs = row.get("warmup_share"), base.get("warmup_share")
+    if mine is None or theirs is None or abs(mine - theirs) < WARMUP_GAP or theirs >= 1:
         return None
-    total = 1 / row["total_time_ratio"]
-    return (f"time outside the steady rate (warm-up, validation) is {_pct(base['warmup_share'])} of "
-            f"{base['side']}'s training and {_pct(row['warmup_share'])} of {row['side']}'s, which is why the total "
-            f"speed-up ({_x(total)}) differs from the steady one ({_x(row['throughput_ratio'])})"
-            if row.get("throughput_ratio") else None)
+    total, steady = 1 / row["total_time_ratio"], row["throughput_ratio"]
+    if abs(math.log(steady * (1 - mine) / (1 - theirs) / total)) > math.log(CLOSE_TOTAL):
+        return None
+    return (f"Time outside the steady rate (warm-up, validation) is {_pct(theirs)} of {base['side']}'s training "
+            f"and {_pct(mine)} of {row['side']}'s, which is why the total speed-up ({_x(total)}) differs from the "
+            f"steady one ({_x(steady)})")
 
 
 def _throttling(row: dict[str, Any], base: dict[str, Any] | None) -> str | None:
@@ -264,13 +270,13 @@ def _throttling(row: dict[str, Any], base: dict[str, Any] | None) -> str | None:
     for s in hot:
         clocks = (f", clocks {s['clock_min_mhz']:.0f}-{s['clock_max_mhz']:.0f} MHz"
                   if s.get("clock_min_mhz") is not None else "")
-        parts.append(f"{s['side']} was throttled in {_pct(s['throttled_share'])} of its samples{clocks}")
-    return "; ".join(parts)
+        parts.append(f"{s['side']} in {_pct(s['throttled_share'])} of its samples{clocks}")
+    return "Throttled: " + "; ".join(parts)
 
 
 def verdict(row: dict[str, Any], base: dict[str, Any] | None) -> str:
     """One paragraph: what sets the pace, then warm-up and throttling where they matter."""
     sentences = [_pace(row, base), _warmup(row, base), _throttling(row, base)]
-    text = ". ".join(s[0].upper() + s[1:] for s in sentences if s)
+    text = ". ".join(s for s in sentences if s)
     return text + "." if text else ""
 

@@ -147,6 +147,14 @@ def test_throttling_clocks_and_warmup_are_explained():
     assert "Throttled: tx2 in 20% of its samples, clocks 854-1300 MHz" in row["verdict"]
 
 
+def test_no_warmup_sentence_where_the_sides_trained_different_samples():
+    """rtx2080 ran 40 more warm-up steps: the shares no longer predict the total speed-up, so they explain nothing."""
+    comparison, _, _ = run_pair({"train_seconds": 40.0}, {"warmup_steps": 50, "train_seconds": 2.0})
+    row = comparison.rows[1]
+    assert row["warmup_share"] == pytest.approx(1 - 150 * 32 / (TX2_RATE * 15.8) / 2.0, rel=1e-3)
+    assert comparison.rows[0]["warmup_share"] - row["warmup_share"] > 0.3 and "steady rate" not in row["verdict"]
+
+
 def test_mixed_precision_adds_the_fp16_share_and_uses_the_fp16_peak():
     comparison, _, _ = run_pair({"dtype_policy": "mixed_float16"}, {"dtype_policy": "mixed_float16"})
     base, row = comparison.rows
