@@ -120,8 +120,8 @@ def side_fields(manifest: dict[str, Any], results: list[dict[str, Any]], datas: 
         fields["achieved_flops_per_sec"] = per_sample * rate
     elif per_sample is not None:
         missing["achieved_flops_per_sec"] = "no steady throughput"
-    if peak is not None and values.get("device") == "cpu":
-        missing["peak_share"] = f"the job ran on the CPU; {peak.title}'s peaks are its GPU's"
+    if values.get("device") == "cpu":
+        missing["peak_share"] = "the job ran on the CPU; the peaks table has GPUs only"
     elif peak is not None:
         fields.update(peak_bandwidth_gbs=peak.bandwidth_gbs,
                       peak_flops_per_sec=peak.fp32_tflops * 1e12 if peak.fp32_tflops else None)

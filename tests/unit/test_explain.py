@@ -128,7 +128,7 @@ def test_a_job_on_the_cpu_gets_no_gpu_peak_share():
     comparison, _, _ = run_pair({"environment": cpu})
     base = comparison.rows[0]
     assert base["device_model"] == "jetson-tx2" and base["peak_share"] is None and base["peak_flops_per_sec"] is None
-    assert base["explain_missing"]["peak_share"].startswith("the job ran on the CPU")
+    assert base["explain_missing"]["peak_share"] == "the job ran on the CPU; the peaks table has GPUs only"
     assert comparison.rows[1]["peak_compute_ratio"] is None
 
 
