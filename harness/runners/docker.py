@@ -74,7 +74,7 @@ def connect(target: Target) -> docker.DockerClient:
         if target.docker_host:
             # ssh:// goes through paramiko: ~/.ssh/config (IdentityFile, Port, User, ProxyCommand)
             # and ~/.ssh/known_hosts, which must already know the device's host key. Every request
-            # is an ssh session, more than sshd's default MaxSessions of 10 (README: Docker targets).
+            # is an ssh session, more than sshd's default MaxSessions of 10 (docs/targets.md).
             client = docker.DockerClient(base_url=target.docker_host, timeout=target.engine_timeout_s)
         else:
             client = docker.from_env(timeout=target.engine_timeout_s)

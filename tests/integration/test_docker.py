@@ -282,7 +282,7 @@ def test_gc_removes_what_a_killed_harness_left(workdir, client, images, harness_
 def sshd(tmp_path):
     """An sshd on a loopback port that accepts one generated key for root, and a HOME whose
     ~/.ssh/config and known_hosts let paramiko reach it (nothing of the machine's own ssh set-up).
-    MaxSessions is raised as the README tells device owners to: docker-py opens more than 10."""
+    MaxSessions is raised as docs/targets.md tells device owners to: docker-py opens more than 10."""
     server = start_sshd(tmp_path)
     yield server
     if server[2].poll() is None:
