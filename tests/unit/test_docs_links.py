@@ -3,6 +3,7 @@ to a file (and heading) that exists, and the README must stay short enough to re
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -77,3 +78,44 @@ def test_the_check_finds_a_missing_file_and_a_missing_heading(tmp_path):
     page.write_text("# Page\n[ok](other.md#a-code-heading-with-punctuation) [self](#page) [web](https://example.org)\n"
                     "[gone](missing.md) [bad anchor](other.md#nope)\n```\n[in code](ignored.md)\n```\n")
     assert broken_links(page) == ["missing.md (no such file)", "other.md#nope (no such heading)"]
+
+
+
+def sections(page: str) -> dict[str, str]:
+    """The text under each `## `harness COMMAND`` heading of docs/cli.md, keyed by the command."""
+    parts = re.split(r"^## `(harness [a-z -]+?)`.*$", page, flags=re.M)
+    return {"harness": parts[0], **dict(zip(parts[1::2], parts[2::2]))}
+
+
+def undocumented(parser, page: str, command: str = "harness") -> list[str]:
+    """Each option missing from its command's section (a subcommand without its own section is
+    looked up in its parent's, as `export tensorboard` in `export`), and each command without one."""
+    text, missing = sections(page), []
+    options = [option for action in parser._actions for option in action.option_strings
+               if option.startswith("--") and option != "--help"]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                missing += undocumented(sub, page, f"{command} {name}")
+    if not options:  # only subcommands (harness import): they have the sections
+        return missing
+    names = [command] + ([command.rsplit(" ", 1)[0]] if command.count(" ") > 1 else [])
+    where = next((text[name] for name in names if name in text), None)
+    if where is None:
+        return missing + [f"{command}: no section"]
+    return missing + [f"{command} {option}" for option in options if option not in where]
+
+
+def test_cli_md_documents_every_command_and_option_in_its_section():
+    from harness.cli import build_parser
+    assert undocumented(build_parser(), (REPO / "docs" / "cli.md").read_text()) == []
+
+
+def test_the_cli_check_finds_an_undocumented_option():
+    parser = argparse.ArgumentParser(prog="harness")
+    parser.add_argument("--config")
+    commands = parser.add_subparsers()
+    commands.add_parser("run").add_argument("--fast")
+    commands.add_parser("gc").add_argument("--target")
+    page = "# cli\n--config --target\n## `harness run`\n--slow\n"
+    assert undocumented(parser, page) == ["harness run --fast", "harness gc: no section"]
