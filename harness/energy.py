@@ -14,11 +14,9 @@ from typing import Any
 
 from benchmarks.telemetry.nvml import throttle_names
 
-from . import stats
+from . import registry, stats
 
-DEVICE_METRICS = ("gpu_util_mean_percent", "gpu_util_peak_percent", "gpu_memory_peak_mb", "ram_peak_mb",
-                  "shared_ram_peak_mb", "power_mean_w", "energy_j", "idle_power_w", "net_energy_j",
-                  "energy_per_sample_j", "samples_per_joule", "throttled_share")
+DEVICE_METRICS = registry.names(unavailable=True)  # a null one gets its reason in result.json `unavailable`
 MIN_COVERAGE = 0.5  # at least half the window must lie between two samples, or no energy figure
 
 
@@ -99,7 +97,8 @@ def device_metrics(events: Sequence[dict], telemetry: Sequence[dict], idle_power
             method = "integrated" if energy is not None else None
     samples = window[2] if window else 0
     seconds = window[1] - window[0] if window else None
-    net = energy - idle_power_w * seconds if energy is not None and idle_power_w is not None else None
+    net = (energy - idle_power_w * seconds if energy is not None and idle_power_w is not None
+           and seconds is not None else None)
     clocks = [v for _, v in series(telemetry, "sm_clock_mhz")]
     jetson_clocks = [v for _, v in series(telemetry, "gpu_freq_mhz")]  # jtop / tegrastats GR3D_FREQ
     masks = [int(v) for _, v in series(telemetry, "throttle_reasons")]
