@@ -18,6 +18,7 @@ from .errors import UsageError
 from .host import host_facts
 from .energy import unavailable_metrics
 from .metrics import job_metrics
+from .model import JobEntry, JobResult, JobStatus, RunManifest
 from .plan import JobSpec
 from .lock import LockCancelled, engine_key, engine_lock
 from .progress import RunDisplay, make_progress
@@ -25,47 +26,42 @@ from .results import DISK_ERRNOS, ResultsWriteError, RunWriter, load_run, now_is
 from .runners.base import JobOutcome, Runner, RunInterrupted
 
 
-def manifest_for(target: Target, suite: Suite, plan: list[JobSpec], runner: Runner) -> dict[str, Any]:
-    return {
-        "target": target.public(),
-        "runner": runner.facts,
-        "emulated": runner.emulated,
-        "suite": {"name": suite.name, "description": suite.description, "source": suite.source},
-        "host": host_facts(),
-        "harness_version": __version__,
-        "jobs_version": jobs_version,
-        "jobs": [{"key": s.key, "dir": s.dir_name, "job": s.job, "label": s.label, "repeat": s.repeat,
-                  "params": s.params, "varied": s.varied,  # params and varied: what --resume re-runs
-                  **({"power": s.power} if s.power else {})}
-                 for s in plan],
-    }
+def manifest_for(target: Target, suite: Suite, plan: list[JobSpec], runner: Runner) -> RunManifest:
+    return RunManifest(
+        target=target.public(), runner=runner.facts, emulated=runner.emulated,
+        suite={"name": suite.name, "description": suite.description, "source": suite.source},
+        host=host_facts(), harness_version=__version__, jobs_version=jobs_version,
+        jobs=[JobEntry.of(spec) for spec in plan])
 
 
-def result_for(spec: JobSpec, outcome: JobOutcome, started: str | None, seconds: float, emulated: bool) -> dict[str, Any]:
-    return {
-        "emulated": emulated,
-        "key": spec.key, "job": spec.job, "label": spec.label, "repeat": spec.repeat,
-        "params": spec.params, "status": outcome.status, "error": outcome.error,
-        "exit_code": outcome.exit_code, "started": started, "finished": now_iso(),
-        "duration_s": round(seconds, 3), "notes": outcome.notes,
-        **telemetry_fields(outcome),
-    }
-
-
-def telemetry_fields(outcome: JobOutcome) -> dict[str, Any]:
-    """metrics (with the pre-flight idle baseline), what measured them, and what was not measured."""
+def result_for(spec: JobSpec, outcome: JobOutcome, started: str | None, seconds: float, emulated: bool,
+               power: dict[str, Any] | None = None) -> JobResult:
+    """The job's result: its outcome, metrics (with the pre-flight idle baseline), what measured
+    them and what was not measured; `power` the requested and applied state of a power sweep."""
     info = outcome.telemetry_info
     idle = (info.get("preflight") or {}).get("idle_power_w")
     metrics = job_metrics(outcome.events, outcome.telemetry, idle)
-    fields: dict[str, Any] = {"metrics": metrics}
-    if info:
-        fields["telemetry"] = info
-        fields["unavailable"] = unavailable_metrics(metrics, info)
-    return fields
+    return JobResult(
+        emulated=emulated, key=spec.key, job=spec.job, label=spec.label, repeat=spec.repeat,
+        params=spec.params, status=JobStatus(outcome.status), error=outcome.error, exit_code=outcome.exit_code,
+        started=started, finished=now_iso(), duration_s=round(seconds, 3), notes=outcome.notes,
+        metrics=metrics, telemetry=info or None, unavailable=unavailable_metrics(metrics, info) if info else None,
+        power=power)
 
 
-def skipped(spec: JobSpec, reason: str, emulated: bool) -> dict[str, Any]:
+def skipped(spec: JobSpec, reason: str, emulated: bool) -> JobResult:
     return result_for(spec, JobOutcome("skipped", reason, None, [], []), None, 0.0, emulated)
+
+
+def _store(writer: RunWriter, spec: JobSpec, result: JobResult, display: RunDisplay,
+           results: list[dict[str, Any]], steps: bool = False) -> None:
+    """Write a job's result (with `steps`, its steps cache too) and show it; `results`, what the
+    CLI reads, gets its JSON."""
+    writer.write_result(spec.dir_name, result)
+    if steps:
+        jobdata.store(writer.path / spec.dir_name)  # writes steps.parquet now, so compare never parses JSON
+    results.append(result.to_json())
+    display.job_finished(spec, results[-1])
 
 
 def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path,
@@ -106,30 +102,23 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
                 try:
                     applied = power_apply(power, settings, runner)
                 except power_modes.PowerError as error:
-                    results.append(result_for(spec, JobOutcome("failed", f"power: {error}", None, [], []),
-                                              started, time.monotonic() - clock, emulated))
-                    results[-1]["power"] = {"requested": settings, "applied": power.read().public()}
-                    writer.write_result(spec.dir_name, results[-1])
-                    display.job_finished(spec, results[-1])
+                    _store(writer, spec, result_for(spec, JobOutcome("failed", f"power: {error}", None, [], []),
+                                                    started, time.monotonic() - clock, emulated,
+                                                    {"requested": settings, "applied": power.read().public()}),
+                           display, results)
                     continue
+            swept = {"requested": settings, "applied": applied} if settings else None
             try:
                 outcome = runner.run_job(spec, writer.job_dir(spec.dir_name), display.on_event)
             except RunInterrupted as stop:
-                results.append(result_for(spec, stop.outcome, started, time.monotonic() - clock, emulated))
-                if settings:
-                    results[-1]["power"] = {"requested": settings, "applied": applied}
-                writer.write_result(spec.dir_name, results[-1])
-                display.job_finished(spec, results[-1])
+                _store(writer, spec, result_for(spec, stop.outcome, started, time.monotonic() - clock, emulated,
+                                                swept), display, results)
                 for rest in plan[index + 1:]:
                     writer.write_result(rest.dir_name, skipped(rest, "the run was interrupted before this job started", emulated))
                 writer.finish("interrupted")
                 raise
-            results.append(result_for(spec, outcome, started, time.monotonic() - clock, emulated))
-            if settings:
-                results[-1]["power"] = {"requested": settings, "applied": applied}
-            writer.write_result(spec.dir_name, results[-1])
-            jobdata.store(writer.path / spec.dir_name)  # writes steps.parquet now, so compare never parses JSON
-            display.job_finished(spec, results[-1])
+            _store(writer, spec, result_for(spec, outcome, started, time.monotonic() - clock, emulated, swept),
+                   display, results, steps=True)
         writer.finish("complete")
     except OSError as error:
         if error.errno not in DISK_ERRNOS:
@@ -168,25 +157,23 @@ def _next_round(adaptive: Adaptive, writer: RunWriter, last: list[JobSpec], elap
     """The next round's jobs (none: stop), with the decision recorded in the manifest."""
     intervals = job_intervals(writer.path)
     keys, reason, states = decide(adaptive, intervals, elapsed_s, round_s)
-    record = writer.manifest.setdefault("adaptive", {**adaptive.public(), "rounds": 0})
+    record = writer.model.adaptive = writer.model.adaptive or {**adaptive.public(), "rounds": 0}
     record.update(rounds=record["rounds"] + 1, stopped=reason, elapsed_s=round(elapsed_s, 3),
                   jobs={key: {**info, "state": states.get(key)} for key, info in intervals.items()})
     latest = {spec.key: spec for spec in last}
     upcoming = [dataclasses.replace(latest[key], repeat=latest[key].repeat + 1) for key in keys if key in latest]
-    writer.manifest["jobs"].extend({"key": s.key, "dir": s.dir_name, "job": s.job, "label": s.label,
-                                    "repeat": s.repeat, "params": s.params, "varied": s.varied,
-                                    **({"power": s.power} if s.power else {})} for s in upcoming)
-    writer._save()
+    writer.model.jobs.extend(JobEntry.of(spec) for spec in upcoming)
+    writer.save()
     return upcoming
 
 
 def power_begin(writer: RunWriter, power: power_modes.PowerControl) -> None:
     """Remember the device's state before this run changes it, in the manifest too: a killed run's
     --resume restores that state, not the one the killed run left (docs/power-modes.md)."""
-    noted = writer.manifest.get("power") or {}
+    noted = writer.model.power or {}
     earlier = power_modes.PowerState.from_json(noted.get("previous")) if noted.get("restored") is False else None
-    writer.manifest["power"] = {"previous": power.remember(earlier).public(), "restored": False}
-    writer._save()
+    writer.model.power = {"previous": power.remember(earlier).public(), "restored": False}
+    writer.save()
 
 
 def power_apply(power: power_modes.PowerControl, settings: dict[str, Any], runner: Runner) -> dict[str, Any]:
@@ -202,13 +189,14 @@ def power_apply(power: power_modes.PowerControl, settings: dict[str, Any], runne
 def power_end(writer: RunWriter, power: power_modes.PowerControl) -> None:
     """Put the remembered state back and note the outcome in the manifest (an error is noted, not raised:
     the run's results stand; the user is told what to set by hand)."""
+    record = writer.model.power = writer.model.power or {}
     try:
         state = power.restore()
-        writer.manifest["power"].update(restored=True, after=state.public() if state else None)
+        record.update(restored=True, after=state.public() if state else None)
     except (power_modes.PowerError, UsageError, OSError, ValueError) as error:
-        writer.manifest["power"].update(restored=False, error=str(error))
+        record.update(restored=False, error=str(error))
     try:
-        writer._save()
+        writer.save()
     except OSError:
         pass  # a full disk: the manifest keeps restored=false, so --resume restores
 

@@ -6,7 +6,8 @@
     <results>/runs/<run_id>/<job_dir>/result.json    status, error, exit code, metrics
 
 JSON files are replaced atomically (temp file + fsync + rename), so a crash leaves either
-the old or the new file, never half of one. Readers refuse a schema newer than they know.
+the old or the new file, never half of one. Both are written from the typed model (harness.model)
+and read back into it; an older file is migrated in memory (harness.migrations), a newer one refused.
 """
 
 from __future__ import annotations
@@ -22,11 +23,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import UsageError
-
-SCHEMA_VERSION = 1
-STATUSES = ("ok", "failed", "oom", "timeout", "interrupted", "skipped")
-RUN_FILE = "run.json"
-RESULT_FILE = "result.json"
+from .migrations import migrate
+from .model import RESULT_FILE, RUN_FILE, SCHEMA_VERSION, JobResult, RunManifest, plain_name
 
 
 class ResultsWarning(UserWarning):
@@ -59,7 +57,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    """A results JSON file, checked for the schema version."""
+    """A results JSON file as stored, checked for the schema version (not migrated)."""
     data = json.loads(path.read_text())
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
@@ -69,6 +67,16 @@ def read_json(path: Path) -> dict[str, Any]:
     if version > SCHEMA_VERSION:
         raise ValueError(f"schema_version {version} is newer than this harness knows ({SCHEMA_VERSION}); upgrade the harness")
     return data
+
+
+def read_manifest(run_path: Path) -> RunManifest:
+    """A run's run.json, migrated to the current schema in memory."""
+    return RunManifest.from_json(migrate(RUN_FILE, read_json(run_path / RUN_FILE), run_path))
+
+
+def read_result(path: Path) -> JobResult:
+    """A job's result.json (`path`, inside its run folder), migrated to the current schema in memory."""
+    return JobResult.from_json(migrate(RESULT_FILE, read_json(path), path.parent.parent))
 
 
 def prepare_results_dir(results_dir: Path) -> Path:
@@ -90,54 +98,61 @@ def new_run_id(target: str) -> str:
 
 
 class RunWriter:
-    """Creates a run folder and keeps its manifest current as jobs finish."""
+    """Creates a run folder and keeps its manifest (`model`, saved with `save`) current as jobs finish."""
 
-    def __init__(self, results_dir: Path, manifest: dict[str, Any]):
+    def __init__(self, results_dir: Path, manifest: RunManifest):
         runs = prepare_results_dir(results_dir)
-        self.run_id = new_run_id(manifest["target"]["name"])
+        self.run_id = new_run_id(manifest.target["name"])
         self.path = runs / self.run_id
         self.path.mkdir()
-        self.manifest = {"schema_version": SCHEMA_VERSION, "run_id": self.run_id, "status": "running",
-                         "created": now_iso(), "finished": None, "pid": os.getpid(), **manifest}
-        self._save()
+        self.model = dataclasses.replace(manifest, schema_version=SCHEMA_VERSION, run_id=self.run_id,
+                                         status="running", created=now_iso(), finished=None, pid=os.getpid())
+        self.save()
 
     @classmethod
     def reopen(cls, path: Path, details: dict[str, Any]) -> "RunWriter":
         """An existing run folder taken over by this process (`harness run --resume`): marked
-        running under this pid again, with the resumption logged in the manifest."""
+        running under this pid again, with the resumption logged in the manifest (which is
+        saved at the current schema version from now on)."""
         writer = cls.__new__(cls)
         writer.path = path
-        writer.manifest = read_json(path / RUN_FILE)
-        writer.run_id = writer.manifest["run_id"]
-        pid = writer.manifest.get("pid")
-        if writer.manifest.get("status") == "running" and pid != os.getpid() and _pid_alive(pid):
-            raise UsageError(f"run {writer.run_id} is still running (harness pid {pid}); wait for it or stop it first")
-        writer.manifest.setdefault("resumed", []).append(
-            {"at": now_iso(), "pid": os.getpid(), "previous_status": writer.manifest.get("status"), **details})
-        writer.manifest.update(status="running", pid=os.getpid(), finished=None)
-        writer._save()
+        writer.model = model = read_manifest(path)
+        writer.run_id = model.run_id
+        if model.status == "running" and model.pid != os.getpid() and _pid_alive(model.pid):
+            raise UsageError(f"run {writer.run_id} is still running (harness pid {model.pid}); "
+                             "wait for it or stop it first")
+        model.resumed = [*(model.resumed or []),
+                         {"at": now_iso(), "pid": os.getpid(), "previous_status": model.status, **details}]
+        model.status, model.pid, model.finished = "running", os.getpid(), None
+        writer.save()
         return writer
 
-    def _save(self) -> None:
-        write_json_atomic(self.path / RUN_FILE, self.manifest)
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The manifest as JSON, to read (change `model`, then `save`)."""
+        return self.model.to_json()
+
+    def save(self) -> None:
+        write_json_atomic(self.path / RUN_FILE, self.model.to_json())
 
     def job_dir(self, dir_name: str) -> Path:
         path = self.path / dir_name
         path.mkdir(exist_ok=True)
         return path
 
-    def write_result(self, dir_name: str, result: dict[str, Any]) -> None:
-        if result["status"] not in STATUSES:
-            raise ValueError(f"unknown status {result['status']!r}")
-        write_json_atomic(self.job_dir(dir_name) / RESULT_FILE, {"schema_version": SCHEMA_VERSION, **result})
+    def write_result(self, dir_name: str, result: JobResult) -> None:
+        write_json_atomic(self.job_dir(dir_name) / RESULT_FILE, result.to_json())
 
     def finish(self, status: str) -> None:
-        self.manifest.update(status=status, finished=now_iso())
-        self._save()
+        self.model.status, self.model.finished = status, now_iso()
+        self.save()
 
 
 @dataclasses.dataclass
 class StoredRun:
+    """A run as the read commands take it: the manifest and the results (each with its `dir`) as
+    JSON, checked and migrated through the model by load_run."""
+
     path: Path
     manifest: dict[str, Any]
     results: list[dict[str, Any]]
@@ -171,31 +186,25 @@ def _pid_alive(pid: Any) -> bool:
     return True
 
 
-def _plain_name(name: Any) -> bool:
-    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name \
-        and "\0" not in name
-
-
 def load_run(path: Path) -> StoredRun:
     """One run and its job results; unreadable result files are skipped with a warning."""
-    manifest = read_json(path / RUN_FILE)
+    manifest = read_manifest(path)
     results = []
-    for job in manifest.get("jobs", []):
-        if not _plain_name(job["dir"]):  # a job folder is one name inside the run: never a path out of it
-            warnings.warn(f"skipping job dir {job['dir']!r} of {path / RUN_FILE}: not a plain folder name",
+    for job in manifest.jobs:
+        if not plain_name(job.dir):
+            warnings.warn(f"skipping job dir {job.dir!r} of {path / RUN_FILE}: not a plain folder name",
                           ResultsWarning, stacklevel=2)
             continue
-        result_path = path / job["dir"] / RESULT_FILE
+        result_path = path / job.dir / RESULT_FILE
         if not result_path.exists():
             continue
         try:
-            result = read_json(result_path)
+            result = read_result(result_path)
         except (ValueError, OSError) as error:
             warnings.warn(f"skipping {result_path}: {error}", ResultsWarning, stacklevel=2)
             continue
-        result["dir"] = job["dir"]
-        results.append(result)
-    return StoredRun(path, manifest, results)
+        results.append({**result.to_json(), "dir": job.dir})
+    return StoredRun(path, manifest.to_json(), results)
 
 
 def iter_runs(results_dir: Path) -> Iterator[StoredRun]:

@@ -13,8 +13,9 @@ from benchmarks.params import ParamError, resolve
 from .config import Suite, Target
 from .errors import UsageError
 from .execute import kept_results
+from .model import JobEntry, RunManifest
 from .plan import JobSpec
-from .results import RUN_FILE, RESULT_FILE, _pid_alive, read_json
+from .results import RUN_FILE, _pid_alive, read_manifest
 
 # target fields that change what a job measures: a difference is reported when resuming
 MEASURING_FIELDS = ("runner", "platform", "image", "runtime", "gpus", "mem_limit", "shm_size", "docker_host")
@@ -23,7 +24,7 @@ MEASURING_FIELDS = ("runner", "platform", "image", "runtime", "gpus", "mem_limit
 @dataclasses.dataclass
 class Resumable:
     path: Path
-    manifest: dict[str, Any]
+    model: RunManifest  # read through harness.migrations: a schema-1 plan has its parameters here
     target: Target
     suite: Suite
     plan: list[JobSpec]
@@ -31,8 +32,13 @@ class Resumable:
     changed: list[str]  # measuring target fields that differ from the run's
 
     @property
+    def manifest(self) -> dict[str, Any]:
+        """The manifest as JSON, to read."""
+        return self.model.to_json()
+
+    @property
     def run_id(self) -> str:
-        return self.manifest["run_id"]
+        return self.model.run_id
 
 
 def resumable(results_dir: Path, run_id: str, targets: dict[str, Target]) -> Resumable:
@@ -41,40 +47,32 @@ def resumable(results_dir: Path, run_id: str, targets: dict[str, Target]) -> Res
     if "/" in run_id or run_id in ("", ".", "..") or not (path / RUN_FILE).is_file():
         raise UsageError(f"cannot resume '{run_id}': no such run in {results_dir} (see: harness list runs)")
     try:
-        manifest = read_json(path / RUN_FILE)
-        name = manifest["target"]["name"]
-        entries = list(manifest["jobs"])
-    except (ValueError, OSError, KeyError, TypeError) as error:
+        manifest = read_manifest(path)
+    except (ValueError, OSError) as error:
         raise UsageError(f"cannot resume run {run_id}: {path / RUN_FILE}: {error}") from None
-    pid = manifest.get("pid")
-    if manifest.get("status") == "running" and _pid_alive(pid):
-        raise UsageError(f"cannot resume run {run_id}: it is still running (harness pid {pid})")
+    name = manifest.target["name"]
+    if manifest.status == "running" and _pid_alive(manifest.pid):
+        raise UsageError(f"cannot resume run {run_id}: it is still running (harness pid {manifest.pid})")
     if name not in targets:
         raise UsageError(f"cannot resume run {run_id}: its target '{name}' is no longer configured "
                          f"(known: {', '.join(sorted(targets))})")
     target = targets[name]
-    plan = [_spec(run_id, path, entry) for entry in entries]
+    plan = [_spec(run_id, entry) for entry in manifest.jobs]
     kept = {result["dir"] for result in kept_results(path, plan)}
-    stored = manifest["target"]
+    stored = manifest.target
     changed = [field for field in MEASURING_FIELDS
                if field in stored and stored.get(field) != getattr(target, field, None)]
-    suite_facts = manifest.get("suite") or {}
-    suite = Suite(name=suite_facts.get("name", "?"), description=suite_facts.get("description", ""),
-                  entries=(), source=suite_facts.get("source", ""))
+    facts = manifest.suite
+    suite = Suite(name=facts.get("name", "?"), description=facts.get("description", ""), entries=(),
+                  source=facts.get("source", ""))
     return Resumable(path, manifest, target, suite, plan, [s for s in plan if s.dir_name not in kept], changed)
 
 
-def _spec(run_id: str, path: Path, entry: dict[str, Any]) -> JobSpec:
+def _spec(run_id: str, entry: JobEntry) -> JobSpec:
     """The JobSpec of one manifest entry, proven to give the same key (so it aligns in compare)."""
-    job, directory = entry.get("job"), entry.get("dir")
-    params = entry.get("params")
-    if params is None:  # a run made before manifests kept the parameters: its result may have them
-        try:
-            params = read_json(path / str(directory) / RESULT_FILE).get("params")
-        except (ValueError, OSError):
-            params = None
-    if not isinstance(params, dict):
-        raise UsageError(f"cannot resume run {run_id}: the parameters of job {directory} were not stored "
+    job, params = entry.job, entry.params
+    if params is None:
+        raise UsageError(f"cannot resume run {run_id}: the parameters of job {entry.dir} were not stored "
                          f"(a run made by an older harness); start a new run")
     try:
         module = job_registry.load(job)
@@ -84,9 +82,8 @@ def _spec(run_id: str, path: Path, entry: dict[str, Any]) -> JobSpec:
     except ParamError as error:
         raise UsageError(f"cannot resume run {run_id}: job {job} no longer takes its parameters ({error}); "
                          f"start a new run") from None
-    spec = JobSpec(job, resolved, dict(entry.get("varied") or {}), int(entry.get("repeat", 1)),
-                   dict(entry.get("power") or {}))  # power_mode/jetson_clocks of a power sweep
-    if spec.dir_name != directory:
+    spec = JobSpec(str(job), resolved, dict(entry.varied or {}), entry.repeat, dict(entry.power or {}))
+    if spec.dir_name != entry.dir:
         raise UsageError(f"cannot resume run {run_id}: job {job}'s parameters changed since the run (its key is "
-                         f"now {spec.key}, was {entry.get('key')}); start a new run")
+                         f"now {spec.key}, was {entry.key}); start a new run")
     return spec

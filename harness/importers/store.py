@@ -16,6 +16,7 @@ from benchmarks.events import EVENTS_FILE, VERSION
 
 from .. import __version__, config, jobdata
 from ..errors import UsageError
+from ..model import JobEntry, JobResult, JobStatus, RunManifest
 from ..plan import JobSpec, expand, parse_overrides
 from ..results import RunWriter
 from . import keras_log, notebook
@@ -102,12 +103,10 @@ def import_keras_log(path: Path, target: str, job: str, batch_size: int | None, 
               "sha256": hashlib.sha256(raw).hexdigest(), "keras_flavour": log.flavour, "lines": log.lines,
               "unreadable_lines": log.unreadable, "unreadable_examples": log.unreadable_examples,
               "counts": log.counts, "counts_from": log.counts_from, "cells": cells, "notes": log.notes}
-    writer = RunWriter(results_dir, {
-        "target": target_facts, "runner": {"kind": "import"}, "emulated": False, "imported": source,
-        "suite": {"name": "import", "description": f"imported from {path.name}", "source": "harness import"},
-        "host": {}, "harness_version": __version__,
-        "jobs": [{"key": spec.key, "dir": spec.dir_name, "job": spec.job, "label": spec.label, "repeat": 1}],
-    })
+    writer = RunWriter(results_dir, RunManifest(
+        target=target_facts, runner={"kind": "import"}, emulated=False, imported=source,
+        suite={"name": "import", "description": f"imported from {path.name}", "source": "harness import"},
+        host={}, harness_version=__version__, jobs=[JobEntry.of(spec)]))
     try:
         _store(writer, spec, log, path.name)
     except BaseException:
@@ -124,10 +123,8 @@ def _store(writer: RunWriter, spec: JobSpec, log: keras_log.ParsedLog, name: str
     complete = any(e.complete for e in log.epochs)
     error = None if complete else f"no complete epoch found in {name} ({log.unreadable} unreadable lines)"
     notes = [f"{log.unreadable} line(s) of {name} could not be read"] if log.unreadable else []
-    writer.write_result(spec.dir_name, {
-        "emulated": False, "key": spec.key, "job": spec.job, "label": spec.label, "repeat": 1,
-        "params": spec.params, "status": "ok" if complete else "failed", "error": error, "exit_code": None,
-        "started": None, "finished": None, "duration_s": None, "notes": notes + log.notes,
-        "metrics": keras_log.metrics_of(log, spec.params.get("batch_size")),
-    })
+    writer.write_result(spec.dir_name, JobResult(
+        emulated=False, key=spec.key, job=spec.job, label=spec.label, repeat=1, params=spec.params,
+        status=JobStatus.OK if complete else JobStatus.FAILED, error=error, exit_code=None, started=None, finished=None,
+        duration_s=None, notes=notes + log.notes, metrics=keras_log.metrics_of(log, spec.params.get("batch_size"))))
     writer.finish("complete")

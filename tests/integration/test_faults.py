@@ -282,13 +282,13 @@ def test_cli_skips_corrupt_and_future_results_with_a_warning_naming_the_file(cli
     bad_result = corrupt_result / manifest["jobs"][1]["dir"] / "result.json"
     bad_result.write_bytes(bad_result.read_bytes()[:100])
     newer_result = good[1] / manifest["jobs"][0]["dir"] / "result.json"
-    newer_result.write_text(json.dumps({**json.loads(newer_result.read_text()), "schema_version": 2}))
+    newer_result.write_text(json.dumps({**json.loads(newer_result.read_text()), "schema_version": 3}))
 
     listed = cli("list", "runs", "--results-dir", "r")
     assert listed.code == 0 and good[1].name in listed.out
     for path in (truncated / "run.json", future / "run.json", bad_result, newer_result):
         assert f"skipping {path.relative_to(tmp_path)}" in listed.err or f"skipping {path}" in listed.err, listed.err
-    assert "schema_version 99 is newer" in listed.err and "schema_version 2 is newer" in listed.err
+    assert "schema_version 99 is newer" in listed.err and "schema_version 3 is newer" in listed.err
     no_traceback(listed)
 
     compared = cli("compare", "local", "other", "--results-dir", "r")

@@ -7,16 +7,17 @@ import pytest
 
 from harness import results
 from harness.errors import UsageError
+from harness.model import JobEntry, JobResult, RunManifest
 from harness.results import ResultsWarning, RunWriter, find_run, iter_runs, load_run
 
 
 def manifest(target="local", jobs=("a-1",)):
-    return {"target": {"name": target}, "suite": {"name": "s"}, "jobs": [{"key": j, "dir": j} for j in jobs]}
+    return RunManifest(target={"name": target}, suite={"name": "s"}, jobs=[JobEntry(key=j, dir=j) for j in jobs])
 
 
 def result(key="a-1", status="ok"):
-    return {"key": key, "job": "a", "label": "a", "repeat": 1, "params": {}, "status": status,
-            "error": None, "exit_code": 0, "metrics": {"samples_per_sec": 10.0}}
+    return JobResult(key=key, job="a", label="a", repeat=1, params={}, status=status, error=None, exit_code=0,
+                     metrics={"samples_per_sec": 10.0})
 
 
 def test_write_and_load_a_run(tmp_path):
@@ -39,8 +40,8 @@ def test_run_of_a_dead_harness_reads_incomplete(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     writer = RunWriter(tmp_path, manifest())
-    writer.manifest["pid"] = dead.pid
-    writer._save()
+    writer.model.pid = dead.pid
+    writer.save()
     assert load_run(writer.path).status == "incomplete"
     assert RunWriter(tmp_path, manifest()).manifest["pid"] == os.getpid()
 
@@ -52,8 +53,8 @@ def test_newer_schema_and_corrupt_files_are_skipped_with_a_warning(tmp_path):
     (good.path / "b-1" / "result.json").write_text('{"schema_version": 1, "status": "ok", "trunc')
     good.finish("complete")
     future = RunWriter(tmp_path, manifest())
-    future.manifest["schema_version"] = results.SCHEMA_VERSION + 1
-    future._save()
+    future.model.schema_version = results.SCHEMA_VERSION + 1  # as a newer harness would write it
+    future.save()
     with pytest.warns(ResultsWarning) as caught:
         runs = list(iter_runs(tmp_path))
     assert [r.run_id for r in runs] == [good.run_id]
