@@ -232,10 +232,11 @@ SERIES: tuple[Series, ...] = (
     # docker stats: the job's container
     Series("docker", "cpu_percent", "%", "CPU of the job's container (100 = one core)",
            "telemetry/container_cpu_percent", "system/job_cpu_utilization_percentage"),
-    Series("docker", "memory_mb", "MiB", "container memory, usage minus page cache", "telemetry/container_memory_mb",
+    Series("docker", "memory_mb", "MiB", "container memory: usage minus `cache` (cgroup v1) or `inactive_file` (v2), as docker stats does",
+           "telemetry/container_memory_mb",
            "system/job_memory_usage_megabytes", MIB_TO_MB),
     # exported under the default names: telemetry/<source>/<metric>, system/<source>_<metric>
-    Series(None, "throttle_reasons", "bitmask", "NVML throttle-reason bitmask"),
+    Series("nvml", "throttle_reasons", "bitmask", "NVML throttle-reason bitmask (result: throttle_reasons names)"),
     Series(None, "rail_<name>_w", "W", "one power rail of a Jetson (jtop, tegrastats)"),
     Series(None, "temp_<sensor>_c", "°C", "one temperature sensor of a Jetson (jtop, tegrastats)"),
     Series("tegrastats", "cpu_freq_mhz", "MHz", "mean CPU clock over the online cores"),
