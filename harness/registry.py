@@ -151,7 +151,7 @@ METRICS: tuple[Metric, ...] = (
     _m("step_outliers", "count", LOWER, "d", "compare",
        "steady steps whose modified z-score exceeds 3.5 (flagged, never dropped)", kind="compare"),
     _m("step_outlier_share", "share", LOWER, ".1%", "compare", "step_outliers over the steady steps", kind="compare"),
-    _m("price_usd", "USD", None, ".2f", "config (target price_usd)", "the target's price", kind="compare"),
+    _m("price_usd", "USD", None, "g", "config (target price_usd)", "the target's price", kind="compare"),
     _m("samples_per_sec_per_usd", "samples/s/USD", HIGHER, ".2f", "compare", "throughput per dollar",
        kind="compare"),
     _m("throughput_ratio", "x", HIGHER, "ratio", "compare", "samples_per_sec / the baseline's", kind="compare"),
