@@ -1,7 +1,8 @@
 """Targets and suites: built-in TOML files plus the user's `harness.toml`, validated.
 
-Every error names the file (and line, for TOML syntax) and the known names, so a user can
-fix it without reading code.
+Each target key is declared once, on its `Target` field: the check that turns the TOML value into
+the typed one, and the runners it applies to. Every error names the file (and line, for TOML
+syntax), the target and the key, and the known names, so a user can fix it without reading code.
 """
 
 from __future__ import annotations
@@ -10,19 +11,127 @@ import dataclasses
 import math
 import re
 import tomllib
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from benchmarks import jobs as job_registry
 from benchmarks.params import ParamError, check_value
+from benchmarks.telemetry.sources import DEVICE_SOURCES
 
-from . import power
+from . import peaks, power
 from .errors import UsageError
+from .telemetry.preflight import POLICIES, parse_spec
 
 USER_CONFIG = "harness.toml"
 RUNNERS = ("local", "docker")
+DOCKER_ONLY = ("docker",)
 TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+# (where, key, value) -> the typed value, or a UsageError naming where, the key and what it must be
+Check = Callable[[str, str, Any], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class TelemetrySpec:
+    """A target's `telemetry`, parsed once: ("auto",) lets the device decide, () is `none`, else the
+    sources named. `text` is what the config said, as the run manifest records it."""
+
+    text: str
+    sources: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> TelemetrySpec:
+        """ValueError naming the known sources."""
+        names = parse_spec(text)
+        return cls(text, () if names == ["none"] else tuple(names))
+
+    @property
+    def auto(self) -> bool:
+        return self.sources == ("auto",)
+
+    @property
+    def device_sources(self) -> list[str]:
+        """The GPU/board sources to open (["auto"]: whichever answer on the device)."""
+        return ["auto"] if self.auto else [name for name in self.sources if name in DEVICE_SOURCES]
+
+
+def _wrong(where: str, key: str, value: Any, wants: str) -> UsageError:
+    return UsageError(f"{where}: '{key}' must be {wants}, got {value!r:.60}")
+
+
+def _text(where: str, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _wrong(where, key, value, "a string")
+    return value
+
+
+def _one_of(*allowed: str) -> Check:
+    def check(where: str, key: str, value: Any) -> str:
+        if not isinstance(value, str) or value not in allowed:
+            raise UsageError(f"{where}: {key} must be one of {', '.join(allowed)}, got {value!r:.60}")
+        return value
+    return check
+
+
+def _number(where: str, key: str, value: Any) -> float:
+    """An int or a float (never a bool), as a finite float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _wrong(where, key, value, "a number")
+    try:
+        return float(value)
+    except OverflowError:
+        raise UsageError(f"{where}: '{key}' is too large a number") from None
+
+
+def _seconds(zero_ok: bool = False) -> Check:
+    def check(where: str, key: str, value: Any) -> float:
+        seconds = _number(where, key, value)
+        if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not zero_ok):
+            raise _wrong(where, key, value, "0 or more seconds" if zero_ok else "a positive number of seconds")
+        return seconds
+    return check
+
+
+def _price(where: str, key: str, value: Any) -> float:
+    price = _number(where, key, value)
+    if not math.isfinite(price) or price < 0:
+        raise _wrong(where, key, value, "a number of 0 or more")
+    return price
+
+
+def _gpus(where: str, key: str, value: Any) -> str:
+    """"all" or a count, as Docker's --gpus takes them; 0 (no GPUs) is stored as unset, ""."""
+    if value in ("", "all"):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value) if value else ""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,6}", value):
+        return str(int(value)) if int(value) else ""
+    raise _wrong(where, key, value, '"all" or a number of GPUs (0 or more)')
+
+
+def _telemetry(where: str, key: str, value: Any) -> TelemetrySpec:
+    try:
+        return TelemetrySpec.parse(_text(where, key, value))
+    except ValueError as error:
+        raise UsageError(f"{where}: {error}") from None
+
+
+def _device_model(where: str, key: str, value: Any) -> str:
+    if value != "" and (not isinstance(value, str) or value not in peaks.PEAKS):
+        raise UsageError(f"{where}: unknown device_model {value!r:.60} (known: {', '.join(peaks.PEAKS)})")
+    return value
+
+
+def _power(where: str, key: str, value: Any) -> Any:
+    return power.check_value(key, value, where)
+
+
+def _key(default: Any, check: Check, runners: tuple[str, ...] = RUNNERS) -> Any:
+    """A target key: its default, its check, and the runners it applies to (elsewhere it is an error)."""
+    return dataclasses.field(default=default, metadata={"check": check, "runners": runners})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,37 +139,47 @@ class Target:
     """Where jobs run and how they are measured. Fields left empty are filled by later runners."""
 
     name: str
-    runner: str = "local"
-    platform: str = ""
-    image: str = ""
-    runtime: str = ""
-    gpus: str = ""
-    docker_host: str = ""
-    telemetry: str = "auto"
-    price_usd: float | None = None
-    notes: str = ""
-    cache_dir: str = ""
-    work_volume: str = "harness-work"  # docker: named volume for bottlenecks, exports, generated data
-    shm_size: str = ""
-    mem_limit: str = ""
-    timeout_s: float = 3600.0
-    engine_timeout_s: float = 60.0  # docker: the longest wait for one answer from the engine
-    sample_interval_s: float = 0.5
-    idle_baseline_s: float = 3.0   # pre-flight idle power baseline before each job (0: none)
-    preflight: str = "warn"        # "strict": other processes holding GPU memory fail the job
-    tegrastats_path: str = ""      # on the device; default: tegrastats on PATH (/usr/bin in L4T)
-    power_mode: str | int | None = None  # Jetson: nvpmodel name or id set before each job (docs/power-modes.md)
-    jetson_clocks: bool | None = None    # Jetson: jetson_clocks on/off before each job
+    runner: str = _key("local", _one_of(*RUNNERS))
+    platform: str = _key("", _text, DOCKER_ONLY)  # checked against the engine's architecture
+    image: str = _key("", _text, DOCKER_ONLY)
+    runtime: str = _key("", _text, DOCKER_ONLY)
+    gpus: str = _key("", _gpus, DOCKER_ONLY)      # "", "all" or a count from 1
+    docker_host: str = _key("", _text, DOCKER_ONLY)
+    telemetry: TelemetrySpec = _key(TelemetrySpec("auto", ("auto",)), _telemetry)
+    price_usd: float | None = _key(None, _price)
+    notes: str = _key("", _text)
+    cache_dir: str = _key("", _text)
+    work_volume: str = _key("harness-work", _text, DOCKER_ONLY)  # named volume for bottlenecks, exports, data
+    shm_size: str = _key("", _text, DOCKER_ONLY)
+    mem_limit: str = _key("", _text, DOCKER_ONLY)
+    timeout_s: float = _key(3600.0, _seconds())
+    engine_timeout_s: float = _key(60.0, _seconds(), DOCKER_ONLY)  # the longest wait for one engine answer
+    sample_interval_s: float = _key(0.5, _seconds())
+    idle_baseline_s: float = _key(3.0, _seconds(zero_ok=True))  # pre-flight idle power baseline (0: none)
+    preflight: str = _key("warn", _one_of(*POLICIES))  # "strict": other GPU memory holders fail the job
+    tegrastats_path: str = _key("", _text)  # on the device; default: tegrastats on PATH (/usr/bin in L4T)
+    power_mode: str | int | None = _key(None, _power)   # Jetson: nvpmodel name or id (docs/power-modes.md)
+    jetson_clocks: bool | None = _key(None, _power)     # Jetson: jetson_clocks on/off before each job
+    device_model: str = _key("", _device_model)         # a harness.peaks name; "" infers it (docs/device-peaks.md)
     source: str = ""
+
+    @property
+    def gpu_count(self) -> int | None:
+        """Docker's device-request count: -1 for all GPUs, None when the target asks for none."""
+        if not self.gpus:
+            return None
+        return -1 if self.gpus == "all" else int(self.gpus)
 
     def public(self) -> dict[str, Any]:
         """The fields worth recording in a run manifest (a password in docker_host masked)."""
         fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "source"}
+        fields["telemetry"] = self.telemetry.text
         fields["docker_host"] = re.sub(r"^([a-z]+://[^/@:]*):[^/@]*@", r"\1:***@", self.docker_host)
         return fields
 
 
-_TARGET_TYPES = {f.name: f.type for f in dataclasses.fields(Target) if f.name not in ("name", "source")}
+# every key a target table may hold -> its field (the check and runners in its metadata)
+_TARGET_TYPES = {f.name: f for f in dataclasses.fields(Target) if "check" in f.metadata}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,20 +214,6 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
 
 
-def _check_field(where: str, key: str, value: Any, annotation: str) -> Any:
-    wants_float = "float" in annotation
-    if wants_float and isinstance(value, int) and not isinstance(value, bool):
-        try:
-            value = float(value)
-        except OverflowError:
-            raise UsageError(f"{where}: '{key}' is too large a number") from None
-    ok = isinstance(value, float) if wants_float else isinstance(value, str)
-    if not ok:
-        kind = "a number" if wants_float else "a string"
-        raise UsageError(f"{where}: '{key}' must be {kind}, got {value!r}")
-    return value
-
-
 def make_target(name: str, table: Any, source: str) -> Target:
     where = f"{source}: target '{name}'"
     if not TARGET_NAME.match(name) or ".." in name:
@@ -118,29 +223,15 @@ def make_target(name: str, table: Any, source: str) -> Target:
     unknown = sorted(set(table) - set(_TARGET_TYPES))
     if unknown:
         raise UsageError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(_TARGET_TYPES))})")
-    fields = {key: power.check_value(key, value, where) if key in power.KEYS
-              else _check_field(where, key, value, _TARGET_TYPES[key]) for key, value in table.items()}
-    if fields.get("runner", "local") not in RUNNERS:
-        raise UsageError(f"{where}: runner must be one of {', '.join(RUNNERS)}, got {fields['runner']!r}")
-    _check_telemetry(where, fields)
+    runner = _TARGET_TYPES["runner"].metadata["check"](where, "runner", table.get("runner", "local"))
+    fields = {}
+    for key, value in table.items():
+        spec = _TARGET_TYPES[key].metadata
+        if runner not in spec["runners"]:
+            raise UsageError(f"{where}: '{key}' applies to {' and '.join(spec['runners'])} targets only, "
+                             f"and this one has runner = \"{runner}\"")
+        fields[key] = spec["check"](where, key, value)
     return Target(name=name, source=source, **fields)
-
-
-def _check_telemetry(where: str, fields: dict[str, Any]) -> None:
-    from .telemetry.preflight import POLICIES, parse_spec
-    try:
-        parse_spec(fields.get("telemetry", "auto"))
-    except ValueError as error:
-        raise UsageError(f"{where}: {error}") from None
-    if fields.get("preflight", "warn") not in POLICIES:
-        raise UsageError(f"{where}: preflight must be one of {', '.join(POLICIES)}, got {fields['preflight']!r}")
-    for key in ("sample_interval_s", "idle_baseline_s", "timeout_s", "engine_timeout_s"):
-        value = fields.get(key, 1.0)
-        if not math.isfinite(value) or value < 0 or (key != "idle_baseline_s" and value == 0):
-            raise UsageError(f"{where}: '{key}' must be a positive number of seconds, got {value!r}")
-    price = fields.get("price_usd")
-    if price is not None and (not math.isfinite(price) or price < 0):
-        raise UsageError(f"{where}: 'price_usd' must be a number of 0 or more, got {price!r}")
 
 
 def _builtin(name: str):
@@ -249,6 +340,7 @@ def parse_suite(name: str, data: Any, source: str) -> Suite:
     repeat = data.get("repeat", 1)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= 1000:
         raise UsageError(f"{where}: 'repeat' must be a whole number from 1 to 1000, got {repeat!r:.40}")
+    description = _text(where, "description", data.get("description", ""))
     raw_entries = data.get("jobs")
     if not isinstance(raw_entries, list) or not raw_entries:
         raise UsageError(f"{where}: needs at least one [[jobs]] entry")
@@ -271,5 +363,4 @@ def parse_suite(name: str, data: Any, source: str) -> Suite:
                 raise UsageError(f"{here}: sweep '{key}' must be a non-empty list")
             checked_sweep[key] = [check_entry_value(job, key, value, here) for value in values]
         entries.append(SuiteEntry(job, params, checked_sweep))
-    return Suite(name=name, description=str(data.get("description", "")), entries=tuple(entries), source=source,
-                 repeat=repeat)
+    return Suite(name=name, description=description, entries=tuple(entries), source=source, repeat=repeat)

@@ -28,7 +28,7 @@ from ..errors import UsageError
 from ..plan import JobSpec
 from ..telemetry.base import TELEMETRY_FILE, TelemetryWriter
 from ..telemetry.docker_stats import DockerStatsSampler
-from ..telemetry.preflight import device_sources, unavailable_warning
+from ..telemetry.preflight import unavailable_warning
 from ..telemetry.sidecar import JobSidecar, probe
 from .base import MAX_LINE, EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end, tail_of
 from .ssh import SSH_ERRORS, check_reachable, describe
@@ -152,7 +152,7 @@ class DockerRunner:
     # -- pre-flight ---------------------------------------------------------------------------
     def _probe_telemetry(self) -> None:
         """Which GPU/board sources answer next to the device (a short sidecar run), and its facts."""
-        names = device_sources(self.target.telemetry)
+        names = self.target.telemetry.device_sources
         self.device_sources, self.telemetry_reasons, facts = [], {}, {}
         if names:
             try:
@@ -210,9 +210,8 @@ class DockerRunner:
             options["shm_size"] = target.shm_size
         if target.runtime:
             options["runtime"] = target.runtime
-        if target.gpus:
-            count = -1 if target.gpus == "all" else int(target.gpus)
-            options["device_requests"] = [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+        if target.gpu_count is not None:
+            options["device_requests"] = [docker.types.DeviceRequest(count=target.gpu_count, capabilities=[["gpu"]])]
         # bottlenecks, exports and generated datasets, kept between jobs and runs on the engine
         options["volumes"] = {target.work_volume: {"bind": WORK_DIR, "mode": "rw"}}
         if target.cache_dir:

@@ -31,14 +31,6 @@ def parse_spec(spec: str) -> list[str]:
     return names
 
 
-def device_sources(spec: str) -> list[str]:
-    """The GPU/board sources to open for a telemetry spec (["auto"] lets the device decide)."""
-    names = parse_spec(spec)
-    if names == ["auto"]:
-        return ["auto"]
-    return [n for n in names if n in DEVICE_SOURCES]
-
-
 def unavailable_warning(target: str, reasons: dict[str, str], auto: bool, opened: bool) -> str | None:
     """One line for the run: what cannot be measured on this target, and why."""
     if not reasons or (auto and opened):

@@ -15,7 +15,7 @@ from benchmarks.telemetry.sources import open_sources, system_facts
 
 from .base import TelemetryWriter
 from .device import DeviceSampler
-from .preflight import Preflight, assess, collect, device_sources, unavailable_warning
+from .preflight import Preflight, assess, collect, unavailable_warning
 
 
 def tree_pids(pid: int) -> set[int]:
@@ -39,7 +39,7 @@ class DeviceTelemetry:
 
     def __init__(self, target):
         self.target = target
-        self.names = device_sources(target.telemetry)
+        self.names = target.telemetry.device_sources
         self.tegrastats = target.tegrastats_path or "tegrastats"
         readers, self.reasons = self._open()
         self.sources = [reader.source for reader in readers]

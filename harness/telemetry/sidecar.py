@@ -68,9 +68,8 @@ def sidecar_options(target, sources: list[str], labels: dict[str, str], duration
                                "mounts": mounts, "detach": True}
     if target.runtime:
         options["runtime"] = target.runtime
-    if target.gpus:
-        count = -1 if target.gpus == "all" else int(target.gpus)
-        options["device_requests"] = [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+    if target.gpu_count is not None:
+        options["device_requests"] = [docker.types.DeviceRequest(count=target.gpu_count, capabilities=[["gpu"]])]
     return options
 
 
