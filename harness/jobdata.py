@@ -3,9 +3,10 @@
 events.jsonl of a 100,000-step job is ~10 MB of JSON lines; json.loads per line costs ~0.3 s, a
 Python regex over the file ~0.4 s. Instead (docs/performance.md):
 - the file is split into lines by Arrow's CSV reader, the step lines (the fixed format written by
-  benchmarks/events.py) are checked against that format with one vectorised regex, their keys and
-  punctuation dropped with one bytes.translate, and the numbers parsed by Arrow's CSV reader; the other
-  lines (start, dataset, epoch, end) with json.loads. Any step line in another layout: the general path;
+  benchmarks/events.py) are checked against that format with one vectorised regex, their keys,
+  punctuation and decimal points dropped with one bytes.translate, and the numbers parsed as integers
+  by Arrow's CSV reader (t and seconds: N / 1e6, the float json.loads gives); every other line (start,
+  dataset, epoch, end, a step in another layout) with json.loads, in file order;
 - the arrays are cached as Parquet (`steps.parquet`), stamped with a cache version and the events file's
   size and mtime; a stamp that differs, an unreadable file, or an old `steps.npz` is never trusted: the
   events are parsed again. `run` and `import` write the cache into the job's folder when the job ends;
@@ -19,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,10 +39,6 @@ LEGACY_CACHE_FILE = "steps.npz"  # harness before the Parquet cache: ignored, re
 CACHE_VERSION = 2
 _META_KEY = b"harness.steps"
 STEP_FIELDS = ("t", "epoch", "step", "seconds", "batch_size")
-_NUMBER = r"(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)"
-_STEP_LINE = re.compile(r'^\{"v":1,"event":"step","t":%s,"epoch":%s,"step":%s,"seconds":%s,"batch_size":%s\}$'
-                        % ((_NUMBER,) * 5), re.MULTILINE)
-_STEP_MARK = '"event":"step"'
 
 
 @dataclasses.dataclass
@@ -78,61 +74,83 @@ def parse(text: str) -> JobData:
     return parse_bytes(text.encode(errors="replace"))
 
 
-_NUM = r"-?[0-9]+(?:\.[0-9]+)?"  # what %d and %.6f write (no exponent, nan or inf: those take the general path)
+_INT = r"-?(?:0|[1-9][0-9]*)"  # what %d writes, in JSON's grammar (no leading zeros)
+_MICRO = _INT + r"\.[0-9]{6}"   # what %.6f writes; any other number (1.5, 1e-05, NaN) goes to json.loads
 _STRICT_STEP = (r'^\{"v":1,"event":"step","t":%s,"epoch":%s,"step":%s,"seconds":%s,"batch_size":%s\}$'
-                % ((_NUM,) * 5))
+                % (_MICRO, _INT, _INT, _MICRO, _INT))
+_MICROS = ("t", "seconds")
 _STEP_PREFIX = '{"v":1,"event":"step",'
-_KEYS_OUT = (bytes.maketrans(b"}", b"\n"), b'{"vntsapochdizb_:e')  # a checked step line -> "1,,t,epoch,step,seconds,bs"
+_KEYS_OUT = (bytes.maketrans(b"}", b"\n"), b'{"vntsapochdizb_:e.')  # a checked line -> "1,,t,epoch,step,seconds,bs"
 _COLUMNS = ["v", "event", *STEP_FIELDS]
 _LINES = dict(read_options=pcsv.ReadOptions(column_names=["line"], block_size=1 << 24),
               parse_options=pcsv.ParseOptions(delimiter="\x1f", quote_char=False, escape_char=False),
               convert_options=pcsv.ConvertOptions(column_types={"line": pa.string()}))
 _NUMBERS = dict(read_options=pcsv.ReadOptions(column_names=_COLUMNS, block_size=1 << 24),
                 parse_options=pcsv.ParseOptions(quote_char=False, escape_char=False),
-                convert_options=pcsv.ConvertOptions(column_types={name: pa.float64() for name in STEP_FIELDS},
+                convert_options=pcsv.ConvertOptions(column_types={name: pa.int64() for name in STEP_FIELDS},
                                                     include_columns=list(STEP_FIELDS)))
 
 
 def parse_bytes(raw: bytes) -> JobData:
-    """Parse events.jsonl bytes: the vectorised path when every step line has the emitter's format."""
+    """Parse events.jsonl bytes: the vectorised path, with json.loads for every line it does not
+    take (see _parse_vectorised); the general path when Arrow cannot read the file at all."""
     try:
-        fast = _parse_vectorised(raw)
+        return _parse_vectorised(raw)
     except (pa.ArrowInvalid, UnicodeDecodeError, ValueError):
-        fast = None
-    if fast is not None:
-        return fast
+        pass  # e.g. bytes that are not UTF-8: the general path replaces them
     text = raw.decode(errors="replace")
-    matches = _STEP_LINE.findall(text)
-    if len(matches) == text.count(_STEP_MARK):
-        others = [e for e in (_loads(line) for line in text.splitlines() if line and _STEP_MARK not in line) if e]
-        if not any(e.get("event") == "step" for e in others):
-            table = np.array(matches, dtype=float).reshape(-1, len(STEP_FIELDS))
-            return JobData(others, dict(zip(STEP_FIELDS, table.T.copy())))
-    # some step line in another layout (spaces, other key order): the slow general path
     return from_events([e for e in map(_loads, text.splitlines()) if e is not None])
 
 
-def _parse_vectorised(raw: bytes) -> JobData | None:
-    if not raw.strip():
+def _parse_vectorised(raw: bytes) -> JobData:
+    """Lines in the emitter's exact step format: vectorised; every other line (other events, a step
+    in another layout, -0.000000, a number past 2**53): json.loads, kept in file order. Equal to
+    json.loads line by line (tests/unit/test_fast_reader.py)."""
+    if not raw:
         return empty()
     lines = pcsv.read_csv(pa.BufferReader(raw), **_LINES)["line"].combine_chunks()
-    is_step = pc.starts_with(lines, _STEP_PREFIX)
-    steps = lines.filter(is_step)
-    if len(steps) != raw.count(_STEP_MARK.encode()):
-        return None  # a step line in another layout (or a mark inside another event)
-    others = [e for e in (_loads(line) for line in lines.filter(pc.invert(is_step)).to_pylist() if line) if e]
-    if any(e.get("event") == "step" for e in others):
-        return None
+    candidate = pc.starts_with(lines, _STEP_PREFIX).to_numpy(zero_copy_only=False)
+    index = np.flatnonzero(candidate)
+    exact = pc.match_substring_regex(lines.filter(candidate), _STRICT_STEP).to_numpy(zero_copy_only=False)
+    fast, arrays = index[exact], _numbers(lines.take(index[exact]))
+    kept = arrays.pop("_kept")
+    slow = np.sort(np.concatenate([np.flatnonzero(~candidate), index[~exact], fast[~kept]]))
+    fast, arrays = fast[kept], {name: values[kept] for name, values in arrays.items()}
+    events, slow_steps = [], []  # json.loads, split further where str.splitlines would (\x0b, \x1c, ...)
+    for number, line in zip(slow.tolist(), lines.take(slow).to_pylist()):
+        for event in filter(None, map(_loads, line.splitlines())):
+            (slow_steps if event.get("event") == "step" else events).append((number, event))
+    if slow_steps:  # steps json.loads read: merged with the fast ones in file order
+        extra = from_events([event for _, event in slow_steps]).steps
+        numbers = [number for (number, event) in slow_steps if _is_step(event)]
+        order = np.argsort(np.concatenate([fast, numbers]), kind="stable")
+        arrays = {name: np.concatenate([arrays[name], extra[name]])[order] for name in STEP_FIELDS}
+    return JobData([event for _, event in events], arrays)
+
+
+def _numbers(steps: pa.Array) -> dict[str, np.ndarray]:
+    """The five numbers of lines known to match _STRICT_STEP: keys, punctuation and the decimal point
+    dropped by one bytes.translate, the integers parsed by Arrow's CSV reader; t and seconds (always 6
+    decimals) are N / 1e6, correctly rounded like json.loads while |N| < 2**53. `_kept`: False where
+    that does not hold or the text is -0.000000 (json.loads: -0.0), for json.loads to read."""
     if len(steps) == 0:
-        return JobData(others, empty().steps)
-    if not pc.all(pc.match_substring_regex(steps, _STRICT_STEP)).as_py():
-        return None
+        return {**empty().steps, "_kept": np.zeros(0, bool)}
     offsets = np.frombuffer(steps.buffers()[1], dtype=np.int32, count=len(steps) + 1, offset=steps.offset * 4)
     body = pa.py_buffer(steps.buffers()[2])[int(offsets[0]):int(offsets[-1])].to_pybytes().translate(*_KEYS_OUT)
-    numbers = pcsv.read_csv(pa.BufferReader(body), **_NUMBERS)
-    if numbers.num_rows != len(steps) or any(numbers[name].null_count for name in STEP_FIELDS):
-        return None  # a field without a number
-    return JobData(others, {name: numbers[name].to_numpy() for name in STEP_FIELDS})
+    table = pcsv.read_csv(pa.BufferReader(body), **_NUMBERS)
+    ints = {name: table[name].to_numpy() for name in STEP_FIELDS}
+    kept = np.ones(len(steps), bool)
+    for name in _MICROS:
+        kept &= np.abs(ints[name]) < 2 ** 53
+        zero = np.flatnonzero(ints[name] == 0)
+        if zero.size:
+            kept[zero[pc.match_substring(steps.take(zero), f'"{name}":-').to_numpy(zero_copy_only=False)]] = False
+    arrays = {name: ints[name] / 1e6 if name in _MICROS else ints[name].astype(float) for name in STEP_FIELDS}
+    return {**arrays, "_kept": kept}
+
+
+def _is_step(event: dict[str, Any]) -> bool:
+    return all(_is_number(event.get(name)) for name in STEP_FIELDS)
 
 
 def _is_number(value: Any) -> bool:
@@ -169,7 +187,7 @@ def _write(path: Path, data: JobData, stamp: dict[str, Any]) -> None:
         table = pa.table({name: np.asarray(data.steps[name], dtype=float) for name in STEP_FIELDS})
         table = table.replace_schema_metadata({_META_KEY: meta.encode()})
         tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-        pq.write_table(table, tmp, compression="snappy", use_dictionary=False)  # float columns: 4x faster
+        pq.write_table(table, tmp, compression="none", use_dictionary=False)  # float columns: faster to write and read
         os.replace(tmp, path)
     except (OSError, pa.ArrowException, ValueError):
         try:
