@@ -87,16 +87,35 @@ def sections(page: str) -> dict[str, str]:
     return {"harness": parts[0], **dict(zip(parts[1::2], parts[2::2]))}
 
 
-def undocumented(parser, page: str, command: str = "harness") -> list[str]:
+def own_options(parser) -> set[str]:
+    return {option for action in parser._actions for option in action.option_strings
+            if option.startswith("--") and option != "--help"}
+
+
+def parsers(parser) -> list:
+    """The parser and every subparser below it."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += parsers(sub)
+    return found
+
+
+def undocumented(parser, page: str, command: str = "harness", everywhere: set[str] | None = None) -> list[str]:
     """Each option missing from its command's section (a subcommand without its own section is
-    looked up in its parent's, as `export tensorboard` in `export`), and each command without one."""
+    looked up in its parent's, as `export tensorboard` in `export`), and each command without one.
+    An option every (sub)command takes may be documented once, in the top section."""
     text, missing = sections(page), []
-    options = [option for action in parser._actions for option in action.option_strings
-               if option.startswith("--") and option != "--help"]
+    if everywhere is None:
+        everywhere = set.intersection(*(own_options(p) for p in parsers(parser)))
+        missing += [f"harness {option} (every command)" for option in sorted(everywhere)
+                    if option not in text["harness"]]
+    options = sorted(own_options(parser) - everywhere)
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
-                missing += undocumented(sub, page, f"{command} {name}")
+                missing += undocumented(sub, page, f"{command} {name}", everywhere)
     if not options:  # only subcommands (harness import): they have the sections
         return missing
     names = [command] + ([command.rsplit(" ", 1)[0]] if command.count(" ") > 1 else [])
@@ -119,3 +138,7 @@ def test_the_cli_check_finds_an_undocumented_option():
     commands.add_parser("gc").add_argument("--target")
     page = "# cli\n--config --target\n## `harness run`\n--slow\n"
     assert undocumented(parser, page) == ["harness run --fast", "harness gc: no section"]
+    for each in (parser, *parsers(parser)[1:]):
+        each.add_argument("--verbose")
+    assert undocumented(parser, page)[0] == "harness --verbose (every command)"
+    assert "harness run --verbose" not in undocumented(parser, page + "--verbose\n")
