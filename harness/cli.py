@@ -1,5 +1,6 @@
-"""The `harness` command: one function per subcommand; `main(argv, stdout, stderr)` returns
-the exit code (0 all ok, 1 a job did not end ok, 2 bad input, 130/143 interrupted)."""
+"""The `harness` command: one function per subcommand; `main(argv, stdout, stderr)` returns the exit
+code (ExitStatus, docs/errors.md). Every failure ends there as one line: bad input, the machine
+failing, Ctrl-C, or an unexpected exception (a bug: its traceback with --traceback)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import math
 import re
 import signal
 import sys
+import traceback
 import warnings
 from pathlib import Path
 from typing import TextIO
@@ -24,7 +26,7 @@ from . import __version__, config
 from .adaptive import DEFAULT_CI_TARGET, DEFAULT_MAX_REPEATS, MIN_REPEATS, Adaptive
 from .build import build
 from .compare import compare
-from .errors import UsageError
+from .errors import EnvironmentFailure, UsageError
 from .execute import Queue, run_queues
 from .plan import expand, parse_overrides
 from .prepare import Prepared, default_cache_dir, prepare
@@ -32,7 +34,7 @@ from .progress import make_progress
 from .report.files import write_comparison, write_run_report
 from .report.markdown import headline
 from .report.tables import comparison_table, run_table
-from .results import find_run, iter_runs, prepare_results_dir
+from .results import DISK_ERRNOS, find_run, iter_runs, prepare_results_dir
 from .runners import runner_for
 
 DEFAULT_RESULTS = Path("reports")
@@ -42,12 +44,20 @@ class ExitStatus(enum.IntEnum):
     OK = 0
     JOB_NOT_OK = 1
     USAGE = 2
+    ENVIRONMENT = 3       # the results disk full or read-only, the Docker engine lost: retry once fixed
+    INTERNAL_ERROR = 4    # an unexpected exception: a harness bug
     INTERRUPTED = 130
     TERMINATED = 143
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError (one line, exit 2) instead of printing usage and exiting."""
+    """argparse that raises UsageError (one line, exit 2) instead of printing usage and exiting.
+    Every (sub)command takes --traceback, so it may follow the command the error hint names."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS,
+                          help="on an error, print its traceback too (for a bug report)")
 
     def error(self, message):
         raise UsageError(f"{message} (see: {self.prog} --help)")
@@ -464,14 +474,19 @@ def cmd_doctor(args, cfg, console: Console) -> int:
 
 
 def cmd_gc(args, cfg, console: Console) -> int:
-    from .runners.docker import connect, leftover_containers
+    from .engine_errors import ENGINE_ERRORS
+    from .runners.docker import connect, leftover_containers, problem
     target = config.get_target(config.load_targets(cfg), args.target)
-    client = connect(target)
+    client = connect(target)  # an engine that does not answer: a UsageError naming the check
     removed = 0
-    for container in leftover_containers(client):
-        container.remove(force=True)
-        console.print(f"removed {container.short_id} ({escape(container.labels.get('io.harness.run', '?'))})")
-        removed += 1
+    try:
+        for container in leftover_containers(client):
+            container.remove(force=True)
+            console.print(f"removed {container.short_id} ({escape(container.labels.get('io.harness.run', '?'))})")
+            removed += 1
+    except ENGINE_ERRORS as error:
+        raise EnvironmentFailure(f"target '{target.name}': the Docker engine failed after {removed} container(s) "
+                                 f"removed: {problem(target, error)}") from None
     console.print(f"{removed} container(s) removed")
     return ExitStatus.OK
 
@@ -531,26 +546,59 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     console = Console(file=stdout, highlight=False, width=None if stdout.isatty() else 160)
+    args = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warnings.simplefilter("ignore", ResourceWarning)  # a socket the engine dropped is no news to users
         # jetson-stats 4.3 calls distro.linux_distribution(): their deprecation, nothing for the user to do
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"jtop(\.|$)")
+        failure = None  # the one line that ends the output, when the command did not return
         try:
             args = build_parser().parse_args(argv)
             cfg = config.load_config(args.config)
             code = COMMANDS[args.command](args, cfg, console)
-        except UsageError as error:
-            stderr.write(f"harness: error: {error}\n")
-            code = ExitStatus.USAGE
         except SystemExit as exit_:  # --help and --version
             code = exit_.code if isinstance(exit_.code, int) else ExitStatus.OK
-        except KeyboardInterrupt:  # Ctrl-C in any command: one line, never a traceback
-            stderr.write("harness: interrupted\n")
-            code = ExitStatus.INTERRUPTED
-    for warning in caught:
+        except BaseException as error:  # Ctrl-C and every exception: one line, never a bare traceback
+            code, failure = one_line(error)
+            if getattr(args, "traceback", False):
+                stderr.write("".join(traceback.format_exception(error)))
+    for warning in caught:  # also when the command failed: they may say why
         stderr.write(f"harness: warning: {warning.message}\n")
+    if failure is not None:
+        stderr.write(f"harness: {failure}\n")
     return int(code)
+
+
+def one_line(error: BaseException) -> tuple[int, str]:
+    """The exit code and the line for an error that ended a command (docs/errors.md)."""
+    if isinstance(error, KeyboardInterrupt):
+        return ExitStatus.INTERRUPTED, "interrupted"
+    if isinstance(error, UsageError):  # EnvironmentFailure too, with its own code
+        return error.exit_code, f"error: {error}"
+    if isinstance(error, OSError) and error.errno in DISK_ERRNOS:
+        where = f"{error.filename}: " if error.filename else ""
+        return ExitStatus.ENVIRONMENT, f"error: cannot write {where}{error.strerror}"
+    if engine_failed(error):
+        return ExitStatus.ENVIRONMENT, f"error: the Docker engine failed: {type(error).__name__}: {flat(error)}"
+    if not isinstance(error, Exception):
+        raise error  # SystemExit is handled before; anything else of its kind is not ours to swallow
+    return ExitStatus.INTERNAL_ERROR, (f"unexpected error: {type(error).__name__}: {flat(error)} (a harness bug; "
+                                       f"rerun with --traceback to see where, and report it)")
+
+
+def engine_failed(error: BaseException) -> bool:
+    """An error the Docker SDK raises when the engine or the ssh link to it fails (not every OSError,
+    as harness.engine_errors has it: here an OSError is the disk's or a bug)."""
+    import paramiko
+    import requests
+    from docker.errors import DockerException
+    return isinstance(error, (DockerException, requests.RequestException, paramiko.SSHException))
+
+
+def flat(error: BaseException) -> str:
+    """An exception's message on one line, at most 300 characters."""
+    return " ".join(str(error).split())[:300]
 
 
 def entry_point() -> None:

@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import UsageError
+from .errors import EnvironmentFailure, UsageError
 from .migrations import migrate
 from .model import RESULT_FILE, RUN_FILE, SCHEMA_VERSION, JobResult, RunManifest, plain_name
 
@@ -31,7 +31,7 @@ class ResultsWarning(UserWarning):
     """A results file was skipped (corrupt, or written by a newer harness)."""
 
 
-class ResultsWriteError(UsageError):
+class ResultsWriteError(EnvironmentFailure):
     """The results folder stopped taking writes during a run (full, over quota, read-only)."""
 
 
@@ -87,8 +87,9 @@ def prepare_results_dir(results_dir: Path) -> Path:
         probe = runs / f".write-test-{os.getpid()}"
         probe.write_text("ok")
         probe.unlink()
-    except OSError as error:
-        raise UsageError(f"results dir {results_dir} is not writable: {error.strerror or error}") from None
+    except OSError as error:  # a full or read-only disk is the machine's failure; a file in the path, the input's
+        failure = EnvironmentFailure if error.errno in DISK_ERRNOS else UsageError
+        raise failure(f"results dir {results_dir} is not writable: {error.strerror or error}") from None
     return runs
 
 
