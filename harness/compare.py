@@ -15,20 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from . import envdiff, explain, jobdata, stats
+from . import envdiff, explain, jobdata, registry, stats
 from .results import StoredRun
 
-# scalar metrics taken from result.json, reduced over repeats to the median of the ok ones
-METRICS = ("samples_per_sec", "time_to_first_step_seconds", "first_epoch_seconds", "steady_epoch_seconds",
-           "train_seconds", "step_seconds_median", "step_seconds_p95", "final_accuracy", "final_val_accuracy",
-           "peak_rss_mb", "peak_container_memory_mb")
-# recorded by the telemetry samplers where they exist (NVML, jtop, tegrastats); None elsewhere
-TELEMETRY_METRICS = ("gpu_util_mean_percent", "gpu_util_peak_percent", "gpu_memory_peak_mb", "power_mean_w",
-                     "energy_j", "net_energy_j", "energy_per_sample_j", "samples_per_joule", "throttled_share")
-TIME_RATIOS = {"first_epoch_ratio": "first_epoch_seconds", "steady_epoch_ratio": "steady_epoch_seconds",
-               "total_time_ratio": "train_seconds"}
-RATIOS = {"throughput_ratio": "samples_per_sec", **TIME_RATIOS,
-          "samples_per_joule_ratio": "samples_per_joule", "perf_per_dollar_ratio": "samples_per_sec_per_usd"}
+# scalar metrics taken from result.json, reduced over repeats to the median of the ok ones (the
+# telemetry ones are None where no sampler recorded them); their order is summary.csv's columns'
+METRICS = registry.names(compared=True)
+RATIOS = registry.ratios()  # ratio -> the metric it is side / baseline of
+TIME_RATIOS = {ratio: metric for ratio, metric in RATIOS.items() if registry.better(ratio) == registry.LOWER}
 Loader = Callable[[StoredRun, dict[str, Any]], jobdata.JobData]
 
 
@@ -102,7 +96,7 @@ def _step_statistics(datas: list[jobdata.JobData], seed: int) -> tuple[dict[str,
 
 def _median_metrics(ok: list[dict[str, Any]]) -> dict[str, Any]:
     values = {}
-    for metric in METRICS + TELEMETRY_METRICS:
+    for metric in METRICS:
         numbers = [r["metrics"].get(metric) for r in ok if isinstance(r["metrics"].get(metric), (int, float))]
         values[metric] = stats.median(numbers)
     return values

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import jobdata, peaks, stats
+from . import jobdata, peaks, registry, stats
 
 LOW_SHARE = 0.05    # under this share of peak on every side, the GPU's arithmetic does not set the pace
 CLOSE = 1.25        # a measured ratio within this factor of a peak ratio is "close" to it
@@ -185,7 +185,7 @@ def _pct(share: float) -> str:
 
 
 def _x(value: float) -> str:
-    return f"{value:.1f}x" if value >= 10 else f"{value:.2f}x" if value >= 0.1 else f"{value:.3g}x"
+    return registry.format_value(value, "times")
 
 
 def _close(a: float, b: float) -> bool:

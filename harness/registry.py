@@ -26,13 +26,14 @@ class Metric:
     name: str            # the key in result.json `metrics` or in a comparison row
     unit: str
     better: str | None   # HIGHER, LOWER, or None where neither is better
-    fmt: str | None      # format spec for a table cell; None: shown as it is
+    fmt: str | None      # format spec for a table cell (or one of SPECIAL_FORMATS); None: shown as it is
     source: str          # what produces it
     meaning: str
     kind: str = "result"         # "result": result.json metrics; "compare": comparison rows only
     compared: bool = False       # compare takes it from result.json (median over ok repeats)
     summary: bool = False        # exported as TensorBoard final/<name> and an MLflow metric of its name
     unavailable: bool = False    # a null value gets a reason in result.json `unavailable`
+    of: str | None = None        # a ratio: the metric it is side / baseline of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +105,7 @@ METRICS: tuple[Metric, ...] = (
        compared=True, summary=True, unavailable=True),
     _m("samples_per_joule", "samples/J", HIGHER, ".1f", _ENERGY, "steady-state samples over energy_j",
        compared=True, summary=True, unavailable=True),
-    _m("throttled_share", "share (0-1)", LOWER, ".1%", "NVML", "share of samples with a throttle reason",
+    _m("throttled_share", "share (0-1)", LOWER, "percent", "NVML", "share of samples with a throttle reason",
        compared=True, unavailable=True),
     # stored in result.json, not compared
     _m("epoch_seconds", "list of s", None, None, "epochs", "wall time of each epoch, including its validation pass"),
@@ -154,36 +155,39 @@ METRICS: tuple[Metric, ...] = (
     _m("price_usd", "USD", None, "g", "config (target price_usd)", "the target's price", kind="compare"),
     _m("samples_per_sec_per_usd", "samples/s/USD", HIGHER, ".2f", "compare", "throughput per dollar",
        kind="compare"),
-    _m("throughput_ratio", "x", HIGHER, "ratio", "compare", "samples_per_sec / the baseline's", kind="compare"),
-    _m("first_epoch_ratio", "x", LOWER, "ratio", "compare", "first_epoch_seconds / the baseline's", kind="compare"),
-    _m("steady_epoch_ratio", "x", LOWER, "ratio", "compare",
-       "steady_epoch_seconds / the baseline's (warm-up excluded)", kind="compare"),
+    # the ratios, side / baseline, in compare's order; a time ratio is one whose lower value is better
+    _m("throughput_ratio", "x", HIGHER, "ratio", "compare", "samples_per_sec / the baseline's", kind="compare",
+       of="samples_per_sec"),
+    _m("first_epoch_ratio", "x", LOWER, "ratio", "compare", "first_epoch_seconds / the baseline's", kind="compare",
+       of="first_epoch_seconds"),
+    _m("steady_epoch_ratio", "x", LOWER, "ratio", "compare", "steady_epoch_seconds / the baseline's (warm-up excluded)",
+       kind="compare", of="steady_epoch_seconds"),
     _m("total_time_ratio", "x", LOWER, "ratio", "compare",
-       "train_seconds / the baseline's (whole training, warm-up included)", kind="compare"),
+       "train_seconds / the baseline's (whole training, warm-up included)", kind="compare", of="train_seconds"),
     _m("samples_per_joule_ratio", "x", HIGHER, "ratio", "compare", "samples_per_joule / the baseline's",
-       kind="compare"),
+       kind="compare", of="samples_per_joule"),
     _m("perf_per_dollar_ratio", "x", HIGHER, "ratio", "compare", "samples_per_sec_per_usd / the baseline's",
+       kind="compare", of="samples_per_sec_per_usd"),
+    _m("flops_per_sample", "FLOP", None, "si", "explain", "FLOPs of one training sample", kind="compare"),
+    _m("achieved_flops_per_sec", "FLOP/s", HIGHER, "si", "explain", "flops_per_sample x steady samples/s",
        kind="compare"),
-    _m("flops_per_sample", "FLOP", None, ".3g", "explain", "FLOPs of one training sample", kind="compare"),
-    _m("achieved_flops_per_sec", "FLOP/s", HIGHER, ".3g", "explain", "flops_per_sample x steady samples/s",
+    _m("peak_flops_per_sec", "FLOP/s", None, "si", "explain (docs/device-peaks.md)", "the device's FP32 peak",
        kind="compare"),
-    _m("peak_flops_per_sec", "FLOP/s", None, ".3g", "explain (docs/device-peaks.md)", "the device's FP32 peak",
-       kind="compare"),
-    _m("peak_share", "share", HIGHER, ".1%", "explain", "achieved FLOP/s over the FP32 peak", kind="compare"),
-    _m("peak_fp16_share", "share", HIGHER, ".1%", "explain", "achieved FLOP/s over the FP16 peak (mixed precision)",
+    _m("peak_share", "share", HIGHER, "percent", "explain", "achieved FLOP/s over the FP32 peak", kind="compare"),
+    _m("peak_fp16_share", "share", HIGHER, "percent", "explain", "achieved FLOP/s over the FP16 peak (mixed precision)",
        kind="compare"),
     _m("peak_bandwidth_gbs", "GB/s", None, ".0f", "explain (docs/device-peaks.md)", "the device's memory bandwidth",
        kind="compare"),
-    _m("input_share", "share", LOWER, ".1%", "explain", "the input pipeline alone, per batch, over a steady step",
+    _m("input_share", "share", LOWER, "percent", "explain", "the input pipeline alone, per batch, over a steady step",
        kind="compare"),
-    _m("warmup_share", "share", LOWER, ".1%", "explain", "share of the training time not spent at the steady rate",
+    _m("warmup_share", "share", LOWER, "percent", "explain", "share of the training time not spent at the steady rate",
        kind="compare"),
     _m("clock_min_mhz", "MHz", None, ".0f", "explain", "lowest GPU clock (NVML SM clock or Jetson GR3D)",
        kind="compare"),
     _m("clock_max_mhz", "MHz", None, ".0f", "explain", "highest GPU clock", kind="compare"),
-    _m("peak_compute_ratio", "x", None, "ratio", "explain", "the side's peak compute over the baseline's",
+    _m("peak_compute_ratio", "x", None, "times", "explain", "the side's peak compute over the baseline's",
        kind="compare"),
-    _m("bandwidth_ratio", "x", None, "ratio", "explain", "the side's memory bandwidth over the baseline's",
+    _m("bandwidth_ratio", "x", None, "times", "explain", "the side's memory bandwidth over the baseline's",
        kind="compare"),
 )
 
@@ -279,16 +283,52 @@ def better(name: str) -> str | None:
     return get(name).better
 
 
-def fmt(name: str, value: Any) -> str:
-    """A table cell: '-' for a missing value, else the registry's format (`ratio`: .2f, or .3g under 0.1)."""
+def ratios() -> dict[str, str]:
+    """Each ratio and the metric it is side / baseline of, in registry order (compare's)."""
+    return {m.name: m.of for m in METRICS if m.of}
+
+
+def _ratio(value: float, _unit: str) -> str:
+    return format(value, ".2f" if abs(value) >= 0.1 else ".3g")
+
+
+def _percent(share: float, _unit: str) -> str:
+    """A share with more digits as it shrinks: 25%, 2.4%, 0.50%."""
+    return format(share, ".2%" if share < 0.01 else ".1%" if share < 0.1 else ".0%")
+
+
+def _times(value: float, _unit: str) -> str:
+    """A multiple: 18.0x, 1.52x, 0.0123x."""
+    return f"{value:.1f}x" if value >= 10 else f"{value:.2f}x" if value >= 0.1 else f"{value:.3g}x"
+
+
+def _si(value: float, unit: str) -> str:
+    """An SI prefix on the unit: 9.87e12, 'FLOP/s' -> '9.87 TFLOP/s'."""
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+# the formats beyond Python's format specs (docs/metrics.md, "The tables")
+SPECIAL_FORMATS = {"ratio": _ratio, "percent": _percent, "times": _times, "si": _si}
+
+
+def format_value(value: Any, spec: str | None, unit: str = "") -> str:
+    """'-' for a missing value; else `spec` (a format spec or one of SPECIAL_FORMATS); text as it is."""
     if value is None:
         return "-"
-    spec = get(name).fmt
-    if spec == "ratio":
-        return format(value, ".2f" if abs(value) >= 0.1 else ".3g")
-    if spec == "d" and isinstance(value, float):
-        spec = ".0f"
-    return format(value, spec) if spec and isinstance(value, (int, float)) else str(value)
+    if not spec or not isinstance(value, (int, float)):
+        return str(value)
+    if spec in SPECIAL_FORMATS:
+        return SPECIAL_FORMATS[spec](value, unit)
+    return format(value, ".0f" if spec == "d" and isinstance(value, float) else spec)
+
+
+def fmt(name: str, value: Any) -> str:
+    """A table cell of `name`: format_value with the registry's format and unit."""
+    metric = get(name)
+    return format_value(value, metric.fmt, metric.unit)
 
 
 def series_names(source: str, metric: str) -> tuple[str, str, float] | None:

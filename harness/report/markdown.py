@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import registry
 from ..compare import Comparison
 from . import words
 from .tables import (compare_columns, display_rows, explanation_columns, explanation_rows, formatted,
@@ -22,10 +23,11 @@ def statistics_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]
     header = ["job", "side", "repeats ok", "interval", "process cv", "process samples/s min-max", "repeats needed"]
     body = [[row["label"], str(row["side"]), f"{row.get('repeats_ok', 0)}/{row.get('repeats', 0)}",
              row.get("interval_scope") or "none",
-             "-" if row.get("process_cv") is None else f"{row['process_cv']:.1%}",
+             registry.fmt("process_cv", row.get("process_cv")),
              "-" if row.get("process_samples_per_sec_min") is None
-             else f"{row['process_samples_per_sec_min']:.1f}-{row['process_samples_per_sec_max']:.1f}",
-             "-" if row.get("repeats_needed") is None else str(row["repeats_needed"])]
+             else (f"{registry.fmt('process_samples_per_sec_min', row['process_samples_per_sec_min'])}-"
+                   f"{registry.fmt('process_samples_per_sec_max', row['process_samples_per_sec_max'])}"),
+             registry.fmt("repeats_needed", row.get("repeats_needed"))]
             for row in comparison.rows]
     return header, body
 

@@ -18,13 +18,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .. import jobdata
-from ..compare import Comparison, load_job, steady_mask
+from .. import jobdata, registry
+from ..compare import Comparison, load_job, significance_name, steady_mask
 from ..results import StoredRun
 from ..telemetry.base import TELEMETRY_FILE
 
 MAX_JOBS = 6  # per-job figures beyond this would bury the report; the tables still have every job
-# telemetry metrics worth a panel, in order of interest; whatever else exists is ignored
+# telemetry series (registry.SERIES) worth a panel, in order of interest; whatever else exists is ignored
 TELEMETRY_PANELS = ("gpu_util_percent", "power_w", "gpu_memory_used_mb", "cpu_percent", "rss_mb", "memory_mb")
 DPI = 80
 
@@ -102,9 +102,10 @@ def throughput(comparison: Comparison) -> tuple[str, bytes, str] | None:
     return ("Throughput per job", _png(figure), "Steady-state samples/s; error bars: 95% bootstrap CI.")
 
 
-RATIO_PLOT = (("throughput_ratio", "steady throughput", False), ("total_time_ratio", "total speed-up", True),
-              ("first_epoch_ratio", "first-epoch speed-up", True), ("perf_per_dollar_ratio", "samples/s per $", False),
-              ("samples_per_joule_ratio", "samples per J", False))
+# the ratios plotted and their words; one whose lower value is better (a time) is plotted inverted, as a speed-up
+RATIO_PLOT = (("throughput_ratio", "steady throughput"), ("total_time_ratio", "total speed-up"),
+              ("first_epoch_ratio", "first-epoch speed-up"), ("perf_per_dollar_ratio", "samples/s per $"),
+              ("samples_per_joule_ratio", "samples per J"))
 
 
 def ratios(comparison: Comparison) -> tuple[str, bytes, str] | None:
@@ -114,13 +115,13 @@ def ratios(comparison: Comparison) -> tuple[str, bytes, str] | None:
     for row in comparison.rows:
         if row["side"] == comparison.sides[0]:
             continue
-        for name, words, invert in RATIO_PLOT:
+        for name, words in RATIO_PLOT:
             value, low, high = row.get(name), row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high")
             if value is None or value <= 0:
                 continue
-            if invert:
+            if registry.better(name) == registry.LOWER:
                 value, low, high = 1 / value, (1 / high if high else None), (1 / low if low else None)
-            significant = row.get(name.removesuffix("_ratio") + "_significant")
+            significant = row.get(significance_name(name))
             points.append((f"{row['side']}: {row['label']}\n{words}", value, low, high, row["side"], significant))
     if not points:
         return None

@@ -8,29 +8,38 @@ from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 
+from .. import registry
 from ..compare import Comparison
 from ..results import StoredRun
 from . import words
 
+
+def _metric(header: str, field: str) -> tuple[str, str, str | None]:
+    """A column of a registered value, in the registry's format."""
+    return header, field, registry.get(field).fmt
+
+
+# (header, field, format): None shows the text as it is
 RUN_COLUMNS = (("job", "label", None), ("status", "status", None),
-               ("samples/s", "samples_per_sec", ".1f"), ("first epoch s", "first_epoch_seconds", ".2f"),
-               ("steady epoch s", "steady_epoch_seconds", ".2f"), ("accuracy", "final_accuracy", ".4f"),
-               ("val accuracy", "final_val_accuracy", ".4f"), ("peak RSS MB", "peak_rss_mb", ".0f"),
-               ("container MB", "peak_container_memory_mb", ".0f"))
+               _metric("samples/s", "samples_per_sec"), _metric("first epoch s", "first_epoch_seconds"),
+               _metric("steady epoch s", "steady_epoch_seconds"), _metric("accuracy", "final_accuracy"),
+               _metric("val accuracy", "final_val_accuracy"), _metric("peak RSS MB", "peak_rss_mb"),
+               _metric("container MB", "peak_container_memory_mb"))
 COMPARE_COLUMNS = (("job", "label", None), ("side", "side", None), ("status", "status", None),
                    ("repeats", "repeats_text", None),
-                   ("samples/s", "samples_per_sec", ".1f"), ("95% CI", "samples_per_sec_ci", None),
-                   ("process cv", "process_cv_text", None),
-                   ("throughput x", "throughput_x", None), ("steady epoch s", "steady_epoch_seconds", ".2f"),
+                   _metric("samples/s", "samples_per_sec"), ("95% CI", "samples_per_sec_ci", None),
+                   _metric("process cv", "process_cv"),
+                   ("throughput x", "throughput_x", None), _metric("steady epoch s", "steady_epoch_seconds"),
                    ("total speed-up", "total_speedup", None), ("first epoch speed-up", "first_epoch_speedup", None),
                    ("steady epoch speed-up", "steady_epoch_speedup", None),
+                   # step times in ms: derived here, not registered
                    ("step p50 ms", "step_ms_median", ".2f"), ("step p95 ms", "step_ms_p95", ".2f"),
-                   ("outliers", "step_outliers", None), ("val accuracy", "final_val_accuracy", ".4f"),
-                   ("samples/J", "samples_per_joule", ".1f"), ("samples/J x", "samples_per_joule_x", None),
-                   ("samples/s/$", "samples_per_sec_per_usd", ".2f"), ("samples/s/$ x", "perf_per_dollar_x", None),
+                   ("outliers", "step_outliers", None), _metric("val accuracy", "final_val_accuracy"),
+                   _metric("samples/J", "samples_per_joule"), ("samples/J x", "samples_per_joule_x", None),
+                   _metric("samples/s/$", "samples_per_sec_per_usd"), ("samples/s/$ x", "perf_per_dollar_x", None),
                    ("differs", "differs", None))
 # text cells that hold numbers (right-aligned in HTML)
-NUMERIC_TEXT = ("repeats", "95% CI", "process cv", "throughput x", "total speed-up", "first epoch speed-up",
+NUMERIC_TEXT = ("repeats", "95% CI", "throughput x", "total speed-up", "first epoch speed-up",
                 "steady epoch speed-up", "samples/J x", "samples/s/$ x")
 SINGLE_RUN_DROPS = ("side", "throughput x", "total speed-up", "first epoch speed-up", "steady epoch speed-up",
                     "samples/J x", "samples/s/$ x")
@@ -38,11 +47,11 @@ TERMINAL_DROPS = ("steady epoch s", "step p50 ms", "samples/s/$", "steady epoch 
 
 # the explanation (harness/explain.py): one row per job and side
 EXPLAIN_COLUMNS = (("job", "label", None), ("side", "side", None), ("device", "device_model", None),
-                   ("FLOPs/sample", "flops_per_sample_text", None), ("achieved", "achieved_text", None),
-                   ("of FP32 peak", "peak_share_text", None), ("of FP16 peak", "peak_fp16_share_text", None),
-                   ("steady x", "steady_x", None), ("peak-compute x", "peak_compute_x", None),
-                   ("bandwidth x", "bandwidth_x", None), ("input/step", "input_share_text", None),
-                   ("warm-up", "warmup_share_text", None), ("throttled", "throttled_text", None),
+                   _metric("FLOPs/sample", "flops_per_sample"), _metric("achieved", "achieved_flops_per_sec"),
+                   _metric("of FP32 peak", "peak_share"), _metric("of FP16 peak", "peak_fp16_share"),
+                   ("steady x", "steady_x", None), _metric("peak-compute x", "peak_compute_ratio"),
+                   _metric("bandwidth x", "bandwidth_ratio"), _metric("input/step", "input_share"),
+                   _metric("warm-up", "warmup_share"), _metric("throttled", "throttled_share"),
                    ("clocks MHz", "clocks_text", None))
 EXPLAIN_ALWAYS = ("job", "side", "device")
 EXPLAIN_TERMINAL_DROPS = ("FLOPs/sample",)
@@ -79,33 +88,17 @@ def display_rows(comparison: Comparison) -> list[dict[str, Any]]:
         repeats = f"{row.get('repeats_ok', 0)}/{row.get('repeats', 0)}"
         if row.get("single_repeat"):
             repeats = "1 only"
-        cv = row.get("process_cv")
         rows.append({**row, **ms, "throughput_x": ratio_text(row), "repeats_text": repeats,
-                     "process_cv_text": f"{cv:.1%}" if cv is not None else None,
                      "total_speedup": speedup_text(row, "total_time_ratio"),
                      "first_epoch_speedup": speedup_text(row, "first_epoch_ratio"),
                      "steady_epoch_speedup": speedup_text(row, "steady_epoch_ratio"),
                      "samples_per_joule_x": ratio_text(row, "samples_per_joule_ratio"),
                      "perf_per_dollar_x": ratio_text(row, "perf_per_dollar_ratio"),
-                     "samples_per_sec_ci": f"{low:.1f}-{high:.1f}" if low is not None else None,
+                     "samples_per_sec_ci": (f"{registry.fmt('samples_per_sec_ci_low', low)}-"
+                                            f"{registry.fmt('samples_per_sec_ci_high', high)}"
+                                            if low is not None else None),
                      "differs": row.get("differs") or None})
     return rows
-
-
-def si(value: float | None, unit: str) -> str | None:
-    """12.3e9, 'FLOP/s' -> '12.3 GFLOP/s'."""
-    if value is None:
-        return None
-    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor:
-            return f"{value / factor:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
-
-
-def percent(share: float | None) -> str | None:
-    if share is None:
-        return None
-    return f"{share:.2%}" if share < 0.01 else f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
 
 
 def explanation_rows(comparison: Comparison) -> list[dict[str, Any]]:
@@ -113,18 +106,10 @@ def explanation_rows(comparison: Comparison) -> list[dict[str, Any]]:
     rows = []
     for row in comparison.rows:
         low, high = row.get("clock_min_mhz"), row.get("clock_max_mhz")
-        rows.append({**row, "flops_per_sample_text": si(row.get("flops_per_sample"), "FLOP"),
-                     "achieved_text": si(row.get("achieved_flops_per_sec"), "FLOP/s"),
-                     "peak_share_text": percent(row.get("peak_share")),
-                     "peak_fp16_share_text": percent(row.get("peak_fp16_share")),
-                     "steady_x": None if row["side"] == comparison.sides[0] or row.get("throughput_ratio") is None
+        rows.append({**row, "steady_x": None if row["side"] == comparison.sides[0] or row.get("throughput_ratio") is None
                      else words.mark(row, "throughput_ratio") + words.times(row["throughput_ratio"]),
-                     "peak_compute_x": words.times(row["peak_compute_ratio"]) if row.get("peak_compute_ratio") else None,
-                     "bandwidth_x": words.times(row["bandwidth_ratio"]) if row.get("bandwidth_ratio") else None,
-                     "input_share_text": percent(row.get("input_share")),
-                     "warmup_share_text": percent(row.get("warmup_share")),
-                     "throttled_text": percent(row.get("throttled_share")),
-                     "clocks_text": f"{low:.0f}-{high:.0f}" if low is not None else None})
+                     "clocks_text": (f"{registry.fmt('clock_min_mhz', low)}-{registry.fmt('clock_max_mhz', high)}"
+                                     if low is not None else None)})
     return rows
 
 
@@ -158,14 +143,6 @@ def compare_columns(comparison: Comparison):
     return tuple(columns)
 
 
-def cell(value: Any, spec: str | None) -> str:
-    if value is None:
-        return "-"
-    if spec == "ratio":
-        return format(value, ".2f" if abs(value) >= 0.1 else ".3g")
-    return format(value, spec) if spec else str(value)
-
-
 def run_rows(run: StoredRun) -> list[dict[str, Any]]:
     """One flat row per job result: identity, status, error and scalar metrics."""
     rows = []
@@ -177,8 +154,13 @@ def run_rows(run: StoredRun) -> list[dict[str, Any]]:
     return rows
 
 
+def cell(value: Any, field: str, spec: str | None) -> str:
+    """A cell in its column's format (an `si` one prefixes the field's registered unit)."""
+    return registry.format_value(value, spec, registry.unit(field) if spec == "si" else "")
+
+
 def formatted(rows: list[dict[str, Any]], columns) -> tuple[list[str], list[list[str]]]:
-    return [c[0] for c in columns], [[cell(row.get(field), spec) for _, field, spec in columns] for row in rows]
+    return [c[0] for c in columns], [[cell(row.get(field), field, spec) for _, field, spec in columns] for row in rows]
 
 
 def rich_table(title: str, rows: list[dict[str, Any]], columns) -> Table:

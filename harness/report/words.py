@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import registry
 from ..compare import Comparison, significance_name
 
 # time ratios and the words that name them in the headline
@@ -15,12 +16,8 @@ TIME_WORDS = {"total_time_ratio": "in total", "first_epoch_ratio": "first epoch"
 
 
 def times(value: float | None) -> str:
-    """18.04 -> '18.0x', 1.523 -> '1.52x', 0.0123 -> '0.0123x'."""
-    if value is None:
-        return "-"
-    if value >= 10:
-        return f"{value:.1f}x"
-    return f"{value:.2f}x" if value >= 0.1 else f"{value:.3g}x"
+    """18.04 -> '18.0x', 1.523 -> '1.52x', 0.0123 -> '0.0123x' (the registry's `times` format)."""
+    return registry.format_value(value, "times")
 
 
 def mark(row: dict[str, Any], ratio: str) -> str:

@@ -1,7 +1,8 @@
 """The metric registry against what the harness really produces: the metrics job_metrics computes
 from the stored example runs' events and telemetry, their result.json, an imported Keras log, a
-real comparison of the stored runs, and the samplers' series; docs/metrics.md's tables are the
-generated ones; the lists compare and the report tables still keep agree with it."""
+real comparison of the stored runs and one with every explanation field known, and the samplers'
+series; docs/metrics.md's tables are the generated ones; compare, the report tables and the plots
+take their metrics, ratios and formats from it."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from harness.export import names
 from harness.export.jobs import read_events
 from harness.importers import keras_log
 from harness.metrics import job_metrics
-from harness.report import tables
+from harness.report import plots, tables
 from harness.results import find_run
+from tests.unit.test_explain import run_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "tests" / "data" / "reports"
@@ -60,13 +62,28 @@ def test_every_metric_a_stored_run_produces_is_registered():
     assert set(_imported()) - known == set()
 
 
+def _explained_rows() -> list[dict]:
+    """A real comparison whose explanation fields are all known: FLOPs, GPU peaks, an input probe,
+    clocks, throttling and mixed precision (the FP16 share)."""
+    both = {"dtype_policy": "mixed_float16", "input_seconds_per_batch": 0.25, "job_step_seconds_median": 0.2,
+            "throttled_share": 0.2, "gpu_freq_min_mhz": 854.0, "gpu_freq_max_mhz": 1300.0}
+    comparison, _, _ = run_pair(both, {**both, "gpu_freq_min_mhz": None, "sm_clock_min_mhz": 300.0,
+                                       "sm_clock_max_mhz": 1900.0})
+    return comparison.rows
+
+
 def test_every_comparison_value_is_registered(comparison_rows):
-    facts = set(compare.envdiff.FACTS) | set(compare.explain.FIELDS)
+    explained = _explained_rows()
+    numeric = {k for k in compare.explain.FIELDS
+               if isinstance(explained[1][k], (int, float)) and not isinstance(explained[1][k], bool)}
+    assert numeric == {"flops_per_sample", "achieved_flops_per_sec", "peak_flops_per_sec", "peak_share",
+                       "peak_fp16_share", "peak_bandwidth_gbs", "input_share", "warmup_share", "clock_min_mhz",
+                       "clock_max_mhz", "peak_compute_ratio", "bandwidth_ratio"}  # every number it has, all known
     identity = {"key", "label", "side", "target", "run_id", "status", "differs", "ratio_withheld", "single_repeat",
                 "interval_scope"}
-    for row in comparison_rows:
+    for row in [*comparison_rows, *explained]:
         numbers = {k for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        unknown = {k for k in numbers - facts - identity if not k.endswith("_significant")}
+        unknown = {k for k in numbers - set(compare.envdiff.FACTS) - identity if not k.endswith("_significant")}
         assert [k for k in unknown if not _registered(k)] == []
 
 
@@ -91,7 +108,7 @@ def test_no_dead_entries(comparison_rows):
     dead = [m.name for m in registry.METRICS if m.kind == "result"
             and m.name not in produced and f'"{m.name}"' not in jobs]
     assert dead == []
-    in_rows = set().union(*comparison_rows)
+    in_rows = set().union(*comparison_rows, *_explained_rows())
     assert [m.name for m in registry.METRICS if m.kind == "compare" and m.name not in in_rows] == []
 
 
@@ -124,12 +141,21 @@ def test_write_docs_rewrites_only_between_the_markers(tmp_path, monkeypatch):
     assert registry.main(["--write-docs"]) == 2
 
 
-def test_the_lists_that_still_name_metrics_agree_with_it():
-    assert registry.names(compared=True) == compare.METRICS + compare.TELEMETRY_METRICS
-    assert set(compare.RATIOS) | set(compare.RATIOS.values()) <= set(registry.names())
-    columns = tables.RUN_COLUMNS + tables.COMPARE_COLUMNS
+def test_compare_and_the_reports_read_it(comparison_rows):
+    compared = [k for k in comparison_rows[0] if k in compare.METRICS]
+    assert compared == list(registry.names(compared=True))  # summary.csv's columns in the registry's order
+    assert compare.RATIOS == registry.ratios() and list(compare.RATIOS) == [
+        "throughput_ratio", "first_epoch_ratio", "steady_epoch_ratio", "total_time_ratio", "samples_per_joule_ratio",
+        "perf_per_dollar_ratio"]
+    # a ratio is better the way its metric is: a time ratio under 1 is faster, a throughput one over 1
+    assert [r for r, metric in compare.RATIOS.items() if registry.better(r) != registry.better(metric)] == []
+    assert compare.TIME_RATIOS == {"first_epoch_ratio": "first_epoch_seconds",
+                                   "steady_epoch_ratio": "steady_epoch_seconds", "total_time_ratio": "train_seconds"}
+    columns = tables.RUN_COLUMNS + tables.COMPARE_COLUMNS + tables.EXPLAIN_COLUMNS
     assert [(field, spec) for _, field, spec in columns
             if spec and _registered(field) and registry.get(field).fmt != spec] == []
+    assert {name for name, _ in plots.RATIO_PLOT} <= set(registry.ratios())
+    assert set(plots.TELEMETRY_PANELS) <= {s.metric for s in registry.SERIES}
     assert set(names.SUMMARY_METRICS) == {
         "final_accuracy", "final_val_accuracy", "final_loss", "final_val_loss", "test_accuracy", "samples_per_sec",
         "step_seconds_median", "step_seconds_p95", "first_epoch_seconds", "steady_epoch_seconds", "train_seconds",
@@ -145,7 +171,11 @@ def test_helpers():
     assert registry.fmt("samples_per_sec", 1234.567) == "1234.6"
     assert registry.fmt("throughput_ratio", 1.234) == "1.23" and registry.fmt("throughput_ratio", 0.01234) == "0.0123"
     assert registry.fmt("throughput_ratio_ci_low", 0.5) == "0.50"  # an interval reads as its ratio
-    assert registry.fmt("throttled_share", 0.25) == "25.0%"
+    # the explanation table's formats: a share's digits grow as it shrinks, a multiple ends in x, FLOPs get a prefix
+    assert [registry.fmt("throttled_share", v) for v in (0.25, 0.0999, 0.005)] == ["25%", "10.0%", "0.50%"]
+    assert [registry.fmt("peak_compute_ratio", v) for v in (15.12, 1.234, 0.05678)] == ["15.1x", "1.23x", "0.0568x"]
+    assert registry.fmt("achieved_flops_per_sec", 9.87e12) == "9.87 TFLOP/s" and registry.fmt("flops_per_sample", 12) == "12 FLOP"
+    assert registry.fmt("process_cv", 0.0123) == "1.2%" and registry.fmt("repeats_needed", 14) == "14"
     assert registry.fmt("steps", 30) == "30" and registry.fmt("device", "gpu") == "gpu"
     assert registry.fmt("energy_j", None) == "-"
     with pytest.raises(KeyError, match="not in the metric registry"):
