@@ -79,7 +79,6 @@ _MICRO = _INT + r"\.[0-9]{6}"   # what %.6f writes; any other number (1.5, 1e-05
 _STRICT_STEP = (r'^\{"v":1,"event":"step","t":%s,"epoch":%s,"step":%s,"seconds":%s,"batch_size":%s\}$'
                 % (_MICRO, _INT, _INT, _MICRO, _INT))
 _MICROS = ("t", "seconds")
-_STEP_PREFIX = '{"v":1,"event":"step",'
 _KEYS_OUT = (bytes.maketrans(b"}", b"\n"), b'{"vntsapochdizb_:e.')  # a checked line -> "1,,t,epoch,step,seconds,bs"
 _COLUMNS = ["v", "event", *STEP_FIELDS]
 _LINES = dict(read_options=pcsv.ReadOptions(column_names=["line"], block_size=1 << 24),
@@ -109,12 +108,10 @@ def _parse_vectorised(raw: bytes) -> JobData:
     if not raw:
         return empty()
     lines = pcsv.read_csv(pa.BufferReader(raw), **_LINES)["line"].combine_chunks()
-    candidate = pc.starts_with(lines, _STEP_PREFIX).to_numpy(zero_copy_only=False)
-    index = np.flatnonzero(candidate)
-    exact = pc.match_substring_regex(lines.filter(candidate), _STRICT_STEP).to_numpy(zero_copy_only=False)
-    fast, arrays = index[exact], _numbers(lines.take(index[exact]))
+    exact = pc.match_substring_regex(lines, _STRICT_STEP)
+    fast, arrays = np.flatnonzero(exact.to_numpy(zero_copy_only=False)), _numbers(lines.filter(exact))
     kept = arrays.pop("_kept")
-    slow = np.sort(np.concatenate([np.flatnonzero(~candidate), index[~exact], fast[~kept]]))
+    slow = np.sort(np.concatenate([np.flatnonzero(pc.invert(exact).to_numpy(zero_copy_only=False)), fast[~kept]]))
     fast, arrays = fast[kept], {name: values[kept] for name, values in arrays.items()}
     events, slow_steps = [], []  # json.loads, split further where str.splitlines would (\x0b, \x1c, ...)
     for number, line in zip(slow.tolist(), lines.take(slow).to_pylist()):
