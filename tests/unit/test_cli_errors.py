@@ -58,3 +58,13 @@ def test_list_commands_work_without_results(cli):
     for what, expected in (("targets", "local"), ("suites", "quickstart"), ("jobs", "hidden_units=128"), ("runs", "run id")):
         result = cli("list", what)
         assert result.code == 0 and expected in result.out, result.err
+
+
+def test_every_exit_code_is_documented():
+    """docs/errors.md's table names each ExitStatus with its code."""
+    from pathlib import Path
+
+    from harness.cli import ExitStatus
+    table = (Path(__file__).resolve().parents[2] / "docs" / "errors.md").read_text()
+    for status in ExitStatus:
+        assert f"| `{status.value}` | `{status.name}` |" in table, status
