@@ -32,8 +32,11 @@ REPO = Path(__file__).resolve().parents[2]
 def start(argv, cwd: Path) -> subprocess.Popen:
     home = cwd / "home"
     home.mkdir(exist_ok=True)
+    env = {**os.environ, "COLUMNS": "200", "HOME": str(home)}
+    if (cwd / "mpl").is_dir():
+        env["MPLCONFIGDIR"] = str(cwd / "mpl")
     return subprocess.Popen([sys.executable, "-m", "harness", *argv], cwd=cwd, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "200", "HOME": str(home)})
+                            stderr=subprocess.PIPE, env=env)
 
 
 class Stalled:
@@ -152,12 +155,18 @@ def case_run(tmp_path):
             job_started(tmp_path / "r", '"step"'), lambda: None)
 
 
+def case_startup(tmp_path):
+    """Ctrl-C while the harness's modules load: matplotlib reads its matplotlibrc on import."""
+    stalled = Stalled(tmp_path / "mpl" / "matplotlibrc")
+    return ["list", "targets"], stalled.reader_is_in, stalled.close
+
+
 # the commands that stop and report it themselves print their line on stdout (what was kept)
 OWN_LINE = {"run": "interrupted: the running job was stopped", "import": "interrupted: nothing was stored"}
 
 
 @pytest.mark.parametrize("case", [case_list, case_report, case_compare, case_export, case_import, case_prepare,
-                                  case_build, case_gc, case_doctor, case_run], ids=lambda case: case.__name__[5:])
+                                  case_build, case_gc, case_doctor, case_run, case_startup], ids=lambda case: case.__name__[5:])
 def test_ctrl_c_while_busy_is_exit_130_and_one_line(tmp_path, case):
     argv, busy, release = case(tmp_path)
     process = start(argv, tmp_path)
