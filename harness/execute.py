@@ -98,7 +98,7 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
             started, clock = now_iso(), time.monotonic()
             display.job_started(spec)
             settings = power_modes.wanted(target, spec.power) if power is not None else {}
-            if settings:
+            if settings and power is not None:
                 try:
                     applied = power_apply(power, settings, runner)
                 except power_modes.PowerError as error:

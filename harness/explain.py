@@ -50,7 +50,10 @@ def _flops_per_sample(ok: list[dict[str, Any]], datas: list[jobdata.JobData]) ->
     if not batch:
         return None, None, "FLOPs per step recorded, but not the batch size they were counted for"
     method = next((r["metrics"].get("flops_method") for r in ok if r["metrics"].get("flops_method")), None)
-    return float(stats.median(per_step)) / float(batch), method, ""
+    step = stats.median(per_step)
+    if step is None:
+        return None, None, "no FLOPs per step recorded"
+    return float(step) / float(batch), method, ""
 
 
 def _warmup_share(ok: list[dict[str, Any]], datas: list[jobdata.JobData], rate: float | None) -> tuple[float | None, str]:
@@ -82,6 +85,8 @@ def _input_share(ok: list[dict[str, Any]]) -> tuple[float | None, bool | None, s
     if not shares:
         return None, None, "no input probe recorded (the transfer job has one: input_probe_batches)"
     share = stats.median(shares)
+    if share is None:
+        return None, None, "no input probe recorded (the transfer job has one: input_probe_batches)"
     return share, share >= 1.0, ""
 
 
@@ -200,10 +205,11 @@ def _pace(row: dict[str, Any], base: dict[str, Any] | None) -> str:
     measured = row.get("throughput_ratio") if base is not None else None
     compute, bandwidth = row.get("peak_compute_ratio"), row.get("bandwidth_ratio")
     sentences = []
-    if all(share is not None for share in shares):
+    known = [share for share in shares if share is not None]
+    if len(known) == len(shares):
         reach = ", ".join(f"{_pct(s['peak_share'])} on {s['side']}" for s in sides)
-        if max(shares) < LOW_SHARE:
-            ceiling = math.ceil(max(shares) * 100)
+        if max(known) < LOW_SHARE:
+            ceiling = math.ceil(max(known) * 100)
             who = "Both sides reach" if len(sides) == 2 else f"{sides[0]['side']} reaches"
             sentences.append(f"{who} under {ceiling}% of FP32 peak ({reach})")
             if input_bound:

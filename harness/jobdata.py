@@ -113,7 +113,8 @@ def _parse_vectorised(raw: bytes) -> JobData:
     kept = arrays.pop("_kept")
     slow = np.sort(np.concatenate([np.flatnonzero(pc.invert(exact).to_numpy(zero_copy_only=False)), fast[~kept]]))
     fast, arrays = fast[kept], {name: values[kept] for name, values in arrays.items()}
-    events, slow_steps = [], []  # json.loads, split further where str.splitlines would (\x0b, \x1c, ...)
+    events: list[tuple[int, dict[str, Any]]] = []  # (line number, event)
+    slow_steps: list[tuple[int, dict[str, Any]]] = []  # json.loads, split further where str.splitlines would (\x0b, \x1c, ...)
     for number, line in zip(slow.tolist(), lines.take(slow).to_pylist()):
         for event in filter(None, map(_loads, line.splitlines())):
             (slow_steps if event.get("event") == "step" else events).append((number, event))

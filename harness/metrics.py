@@ -15,7 +15,7 @@ def job_metrics(events: Sequence[dict], telemetry: Sequence[dict], idle_power_w:
     metrics come from harness.energy."""
     steps = [e for e in events if e["event"] == "step"]
     epochs = [e for e in events if e["event"] == "epoch"]
-    end = next((e for e in reversed(events) if e["event"] == "end"), {})
+    end: dict[str, Any] = next((e for e in reversed(events) if e["event"] == "end"), {})
     start = next((e for e in events if e["event"] == "start"), None)
     steady = stats.steady_steps(steps)
     epoch_seconds = [e["seconds"] for e in epochs]

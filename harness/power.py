@@ -88,7 +88,7 @@ class PowerControl:
         self.target_name = target_name
         self.timeout_s = timeout_s
         self._module = module
-        self.jetson = None
+        self.jetson: Any = None  # jtop.jtop once open() connects (jetson-stats has no type hints)
         self.previous: PowerState | None = None
 
     def open(self) -> PowerControl:

@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from .plan import JobSpec
 
@@ -33,8 +33,8 @@ class RunDisplay:
         self.progress = progress
         self.target = target
         self.prefix = f"[{escape(target)}] " if prefix else ""
-        self._overall = None
-        self._job = None
+        self._overall: TaskID | None = None
+        self._job: TaskID | None = None
         self._label = ""
         self._last_update = 0.0
 
@@ -50,28 +50,30 @@ class RunDisplay:
 
     def on_event(self, event: dict[str, Any]) -> None:
         """Called from the job's stream thread; step updates are throttled."""
-        if self._job is None:
+        job = self._job
+        if job is None:
             return
         kind = event["event"]
         if kind == "step":
             now = time.monotonic()
             if now - self._last_update >= REFRESH_S:
                 self._last_update = now
-                self.progress.update(self._job, description=f"{self._label} epoch {event['epoch'] + 1} "
+                self.progress.update(job, description=f"{self._label} epoch {event['epoch'] + 1} "
                                                             f"step {event['step'] + 1}")
         elif kind == "epoch":
-            self.progress.advance(self._job)
+            self.progress.advance(job)
         elif kind == "progress":  # a long phase before training, e.g. retrain's bottlenecks
-            self.progress.update(self._job, description=f"{self._label} {escape(str(event.get('phase')))} "
+            self.progress.update(job, description=f"{self._label} {escape(str(event.get('phase')))} "
                                                         f"{event.get('done')}/{event.get('total')}")
         elif kind == "start":
-            self.progress.update(self._job, description=f"{self._label} running")
+            self.progress.update(job, description=f"{self._label} running")
 
     def job_finished(self, spec: JobSpec, result: dict[str, Any]) -> None:
         if self._job is not None:
             self.progress.remove_task(self._job)
             self._job = None
-        self.progress.advance(self._overall)
+        if self._overall is not None:
+            self.progress.advance(self._overall)
         metrics, status = result["metrics"], result["status"]
         line = (f"[{STATUS_STYLE.get(status, 'red')}]{status:>11}[/] {self.prefix}{escape(spec.label)}  "
                 f"{result['duration_s']:.1f} s  {_fmt(metrics.get('samples_per_sec'), '.0f')} samples/s  "

@@ -182,7 +182,8 @@ def two_level_draws(processes, resamples: int = TWO_LEVEL_RESAMPLES, seed: int =
     if not processes:
         return None
     if len(processes) == 1:
-        return throughput_draws(*processes[0], resamples=resamples, seed=seed, max_blocks=max_blocks)
+        seconds, samples = processes[0]
+        return throughput_draws(seconds, samples, resamples=resamples, seed=seed, max_blocks=max_blocks)
     per_process = max(8, two_level_blocks // len(processes))
     blocks = [_blocks(s, n, per_process) for s, n in processes]
     counts = np.array([b[0].size for b in blocks])
@@ -243,12 +244,13 @@ def log_interval(estimate: float | None, parts: Sequence[Spread | None], confide
     exp(log(estimate) +- t * sqrt(sum of corrected log variances)), with Welch-Satterthwaite's df
     over the sides that ran several processes (a side of one process counts as df = infinity, so
     its interval is the within-process one). (None, None) when a side has no spread."""
-    if estimate is None or estimate <= 0 or any(p is None for p in parts):
+    sides = [p for p in parts if p is not None]
+    if estimate is None or estimate <= 0 or len(sides) < len(parts):
         return None, None
-    total = sum(p.corrected for p in parts)
+    total = sum(p.corrected for p in sides)
     if total == 0:
         return estimate, estimate
-    denominator = sum(p.corrected ** 2 / (p.processes - 1) for p in parts if p.processes > 1)
+    denominator = sum(p.corrected ** 2 / (p.processes - 1) for p in sides if p.processes > 1)
     df = total ** 2 / denominator if denominator > 0 else math.inf
     half = t_quantile(1 - (1 - confidence) / 2, df) * math.sqrt(total)
     return estimate * math.exp(-half), estimate * math.exp(half)

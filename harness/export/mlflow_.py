@@ -76,7 +76,7 @@ def job_metrics(job: Job, Metric) -> list:
     for index, step in enumerate(steps):
         out.append(Metric(names.MLFLOW_STEP_SECONDS, float(step["seconds"]), ms(step["t"]), index))
     for event in job.events:
-        metrics = event.get("metrics") if isinstance(event.get("metrics"), dict) else {}
+        metrics = event["metrics"] if isinstance(event.get("metrics"), dict) else {}
         if event["event"] == "epoch" and isinstance(event.get("epoch"), int):
             out += [Metric(name, float(value), ms(event["t"]), event["epoch"])
                     for name, value in sorted(metrics.items()) if _is_number(value)]

@@ -95,7 +95,7 @@ def export_job(job: Job, folder: Path) -> dict[str, int]:
             writer.scalar(names.STEP_SECONDS, step["seconds"], index, wall(step["t"]))
             counts["scalars"] += 1
         for event in job.events:
-            metrics = event.get("metrics") if isinstance(event.get("metrics"), dict) else {}
+            metrics = event["metrics"] if isinstance(event.get("metrics"), dict) else {}
             if event["event"] == "epoch" and isinstance(event.get("epoch"), int):
                 for name, value in sorted(metrics.items()):
                     if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -133,7 +133,7 @@ def _render_line(raw: str) -> str:
 
 
 def _tokens(line: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for token in line.split():
         glued = GLUED_COUNTER.fullmatch(token) if "/" in token else None
         out.extend(glued.groups() if glued else (token,))

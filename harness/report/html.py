@@ -33,7 +33,7 @@ def _e(value: Any) -> str:
     return html.escape("-" if value is None else str(value), quote=True)
 
 
-def _table(header: list[str], body: list[list[str]], numeric: set[int] = frozenset()) -> str:
+def _table(header: list[str], body: list[list[str]], numeric: frozenset[int] | set[int] = frozenset()) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     rows = "".join("<tr>" + "".join(f'<td class="num">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>"
                                     for i, c in enumerate(row)) + "</tr>" for row in body)

@@ -153,7 +153,9 @@ class DockerRunner:
     def _probe_telemetry(self) -> None:
         """Which GPU/board sources answer next to the device (a short sidecar run), and its facts."""
         names = self.target.telemetry.device_sources
-        self.device_sources, self.telemetry_reasons, facts = [], {}, {}
+        facts: dict[str, Any] = {}
+        self.device_sources: list[str] = []
+        self.telemetry_reasons: dict[str, str] = {}
         if names:
             try:
                 self.device_sources, self.telemetry_reasons, facts = probe(
@@ -221,8 +223,8 @@ class DockerRunner:
     def run_job(self, spec: JobSpec, job_dir: Path, on_event: EventCallback) -> JobOutcome:
         try:
             container = self.client.containers.create(self.target.image, **self.container_options(spec, job_dir))
-        except ENGINE_ERRORS as error:
-            return JobOutcome("failed", self._engine_error("create the container", error), None, [], [])
+        except ENGINE_ERRORS as failure:
+            return JobOutcome("failed", self._engine_error("create the container", failure), None, [], [])
         self._container = container
         writer = TelemetryWriter(job_dir / TELEMETRY_FILE)
         device = JobSidecar(self.client, self.target, self.device_sources, self.telemetry_reasons, self.device_facts,
@@ -239,12 +241,12 @@ class DockerRunner:
                 raise DockerException("the run was interrupted before the container started")
             container.start()
             device.job_started(container)
-        except ENGINE_ERRORS as error:
+        except ENGINE_ERRORS as failure:
             self._container = None
             self._remove(container)
             device.stop()
             writer.close()
-            outcome = JobOutcome("failed", self._engine_error("start the container", error), None, [], [])
+            outcome = JobOutcome("failed", self._engine_error("start the container", failure), None, [], [])
             if self._aborted.is_set():
                 outcome.status = "interrupted"
                 raise RunInterrupted(outcome) from None
@@ -271,7 +273,7 @@ class DockerRunner:
             (job_dir / "stderr.log").write_bytes(container.logs(stdout=False, stderr=True))
             self._copy_outputs(container, job_dir)
         except Exception as failure:  # noqa: BLE001 - engine restarted, network or ssh gone: say so
-            lost = (f"lost contact with the Docker engine at {self.target.docker_host or 'the local socket'} during "
+            lost: str | None = (f"lost contact with the Docker engine at {self.target.docker_host or 'the local socket'} during "
                     f"the job (stopped, restarted or not answering?): {problem(self.target, failure)}")
             state, telemetry = {}, sampler.stop()
         else:
@@ -338,9 +340,12 @@ class DockerRunner:
                 relative = Path(member.name).relative_to(Path(OUT_DIR).name) if member.name != "out" else None
                 if relative is None or not member.isfile() or ".." in relative.parts:
                     continue
+                content = archive.extractfile(member)
+                if content is None:
+                    continue
                 destination = job_dir / relative
                 destination.parent.mkdir(parents=True, exist_ok=True)
-                destination.write_bytes(archive.extractfile(member).read())
+                destination.write_bytes(content.read())
 
     @staticmethod
     def _kill(container) -> None:

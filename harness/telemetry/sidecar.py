@@ -129,8 +129,8 @@ class Sidecar:
         self.holders: dict[int, float | None] = {}
         self.reasons: dict[str, str] = {}
         self.notes: list[str] = []  # the sidecar's `note` records: gaps a source recovered from
-        self.container = None
-        self.job = None  # the job's container, once started: its host PIDs own GPU memory
+        self.container: Any = None  # docker's Container (the SDK has no type hints)
+        self.job: Any = None  # the job's container, once started: its host PIDs own GPU memory
         self._job_pids: set[int] = set()
         self._top_at = 0.0
         self._thread: threading.Thread | None = None
