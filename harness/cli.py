@@ -578,7 +578,7 @@ def one_line(error: BaseException) -> tuple[int, str]:
         return error.exit_code, f"error: {error}"
     if isinstance(error, OSError) and error.errno in DISK_ERRNOS:
         where = f"{error.filename}: " if error.filename else ""
-        return ExitStatus.ENVIRONMENT, f"error: cannot write {where}{error.strerror}"
+        return ExitStatus.ENVIRONMENT, f"error: {where}{error.strerror}"
     if engine_failed(error):
         return ExitStatus.ENVIRONMENT, f"error: the Docker engine failed: {type(error).__name__}: {flat(error)}"
     if not isinstance(error, Exception):
@@ -588,12 +588,10 @@ def one_line(error: BaseException) -> tuple[int, str]:
 
 
 def engine_failed(error: BaseException) -> bool:
-    """An error the Docker SDK raises when the engine or the ssh link to it fails (not every OSError,
-    as harness.engine_errors has it: here an OSError is the disk's or a bug)."""
-    import paramiko
-    import requests
-    from docker.errors import DockerException
-    return isinstance(error, (DockerException, requests.RequestException, paramiko.SSHException))
+    """An error the Docker SDK, requests or paramiko raise when the engine or the ssh link to it fails;
+    not the builtin OSErrors harness.engine_errors also lists (here those are the disk's, or a bug)."""
+    from .engine_errors import ENGINE_ERRORS
+    return isinstance(error, ENGINE_ERRORS) and type(error).__module__ != "builtins"
 
 
 def flat(error: BaseException) -> str:
