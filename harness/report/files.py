@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 
 from ..compare import Comparison, compare
-from ..errors import UsageError
-from ..results import StoredRun
+from ..errors import EnvironmentFailure, UsageError
+from ..results import DISK_ERRNOS, StoredRun
 from . import plots
 from .html import comparison_html
 from .markdown import comparison_markdown
@@ -53,8 +53,9 @@ def write_comparison(comparison: Comparison, out_dir: Path, runs: list[StoredRun
         probe = out_dir / ".write-test"
         probe.write_text("ok")
         probe.unlink()
-    except OSError as error:
-        raise UsageError(f"cannot write to {out_dir}: {error.strerror or error}") from None
+    except OSError as error:  # a full or read-only disk is the machine's failure (exit 3), a bad --out the input's
+        failure = EnvironmentFailure if error.errno in DISK_ERRNOS else UsageError
+        raise failure(f"cannot write to {out_dir}: {error.strerror or error}") from None
     paths = {name: out_dir / name for name in ("summary.csv", "summary.json", "report.md", "report.html")}
     pd.DataFrame([_flat(row) for row in comparison.rows]).to_csv(paths["summary.csv"], index=False)
     paths["summary.json"].write_text(summary_json(comparison))

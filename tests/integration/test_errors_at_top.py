@@ -238,6 +238,12 @@ def test_a_read_only_results_disk_is_exit_3_and_a_file_in_the_path_exit_2(cli, t
     (tmp_path / "file").write_text("a file, not a folder")
     wrong = cli("run", "--job", "misbehave", "--results-dir", str(tmp_path / "file" / "r"))
     assert wrong.code == 2 and "is not writable: Not a directory" in wrong.err
+    shutil.copytree(REPO / "tests" / "data" / "reports", tmp_path / "stored")
+    run_id = "20261126-071247-desk-411d"
+    report = cli("report", run_id, "--results-dir", str(tmp_path / "stored"), "--out", str(read_only_disk / "out"))
+    assert report.code == 3 and report.err == f"harness: error: cannot write to {read_only_disk / 'out'}: Read-only file system\n"
+    wrong = cli("report", run_id, "--results-dir", str(tmp_path / "stored"), "--out", str(tmp_path / "file" / "out"))
+    assert wrong.code == 2 and "cannot write to" in wrong.err and "Not a directory" in wrong.err
 
 
 class LostEngine:
