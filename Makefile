@@ -24,6 +24,7 @@ $(EXPORT_STAMP): $(STAMP)
 # lint first: it takes seconds and fails before the long suite does
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: lint $(EXPORT_STAMP)
 	$(BIN)/python -m pytest

@@ -233,6 +233,8 @@ def cmd_run(args, cfg, console: Console) -> int:
             console.print(f"[yellow]warning[/]: the power state before the run was not restored on "
                           f"{escape(queue.target.name)}: {escape(str(queue.writer.manifest['power'].get('error')))}")
     for queue in queues:
+        if queue.writer is None:
+            continue
         console.print(run_table(find_run(args.results_dir, queue.writer.run_id)))
         console.print(f"results: {escape(str(queue.writer.path))}  (harness report {queue.writer.run_id})")
     if any(queue.interrupted for queue in queues):
@@ -504,7 +506,7 @@ def cmd_prepare(args, cfg, console: Console) -> int:
         if item.error:
             console.print(f"  [red]missing[/] {escape(item.label)}: {escape(item.error)}")
         else:
-            console.print(f"  [green]ok[/] {escape(item.path)}  {item.megabytes:.1f} MB")
+            console.print(f"  [green]ok[/] {escape(str(item.path))}  {item.megabytes:.1f} MB")
 
     items = prepare(plan, cache_dir, show)
     if not items:
@@ -520,18 +522,18 @@ def cmd_prepare(args, cfg, console: Console) -> int:
 def cmd_export(args, cfg, console: Console) -> int:
     runs = [find_run(args.results_dir, name) for name in args.runs]
     if args.tool == "tensorboard":
-        from .export.tensorboard import export_run
+        from .export import tensorboard
         for run in runs:
-            base, written = export_run(run, args.logdir)
+            base, written = tensorboard.export_run(run, args.logdir)
             for job, _, counts in written:
                 console.print(f"  {escape(job.result['label'])}: {counts['scalars']} scalars, "
                               f"{counts['telemetry']} telemetry points" + (", graph" if counts["graph"] else ""))
             console.print(f"run {escape(run.run_id)}: {len(written)} job(s) -> {escape(str(base))}  "
                           f"(tensorboard --logdir {escape(str(base))})")
     else:
-        from .export.mlflow_ import export_run
+        from .export import mlflow_
         for run in runs:
-            exported = export_run(run, args.tracking_uri, args.experiment)
+            exported = mlflow_.export_run(run, args.tracking_uri, args.experiment)
             for job, run_id, state in exported:
                 console.print(f"  {escape(job.result['label'])}: MLflow run {run_id} ({state})")
             console.print(f"run {escape(run.run_id)}: {len(exported)} job(s) in experiment {escape(args.experiment)}")
