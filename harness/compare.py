@@ -9,6 +9,7 @@ close the side came to its device's peak and a verdict on what sets the pace. Ev
 from __future__ import annotations
 
 import dataclasses
+import json
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -102,9 +103,16 @@ def _median_metrics(ok: list[dict[str, Any]]) -> dict[str, Any]:
     return values
 
 
-def _seed(run_id: str, key: str) -> int:
-    """A bootstrap seed per run and job: reproducible, and independent between sides."""
-    return zlib.crc32(f"{run_id}/{key}".encode())
+def _seed(key: str, results: list[dict[str, Any]], datas: list[jobdata.JobData]) -> int:
+    """A bootstrap seed from what is resampled, the job's steps and metrics: the same stored data
+    always gives the same draws (no random part of a run id), and two sides' different data give
+    independent ones."""
+    seed = zlib.crc32(key.encode())
+    for data in datas:
+        seed = zlib.crc32(np.ascontiguousarray(data.steps["seconds"]).tobytes(), seed)
+    for result in results:
+        seed = zlib.crc32(json.dumps(result["metrics"], sort_keys=True, default=str).encode(), seed)
+    return seed
 
 
 # the metric each ratio's interval comes from, and whether it is measured per step (two levels)
@@ -129,7 +137,7 @@ def _aggregate(run: StoredRun, results: list[dict[str, Any]], load: Loader,
                               "steady_steps": None, "step_outliers": None, "step_outlier_share": None}
     values.update(_median_metrics(ok))
     datas = [load(run, r) for r in ok]
-    seed = _seed(run.run_id, results[0]["key"])
+    seed = _seed(results[0]["key"], ok, datas)
     step_values, throughput_spread = _step_statistics(datas, seed)
     values.update({k: v for k, v in step_values.items() if v is not None})
     spreads: dict[str, stats.Spread | None] = {}
