@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -63,6 +65,23 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.docker)
         if path.name in SLOW_FILES or item.originalname in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(mount: Path, options: str):
+    """A real tmpfs at `mount` (a full or read-only disk for the fault tests), unmounted afterwards;
+    the test is skipped where mounting needs a root this machine does not give."""
+    mount.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a tmpfs needs root")
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)], capture_output=True,
+                          text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def docker_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:

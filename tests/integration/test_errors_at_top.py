@@ -24,7 +24,7 @@ import pytest
 
 from harness import cli as harness_cli
 
-from ..conftest import wait_for
+from ..conftest import mounted_tmpfs, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -217,18 +217,8 @@ def test_traceback_is_shown_for_a_bad_input_error_too_and_the_code_stays(cli):
 @pytest.fixture
 def read_only_disk(tmp_path):
     """A read-only tmpfs (needs root and mount); unmounted afterwards."""
-    mount = tmp_path / "ro"
-    mount.mkdir()
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a tmpfs needs root")
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(mount)], capture_output=True,
-                          text=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "ro", "size=1m,ro") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_read_only_results_disk_is_exit_3_and_a_file_in_the_path_exit_2(cli, tmp_path, read_only_disk):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 from harness import lock
 from harness.results import load_run
 
-from ..conftest import CliResult, job_processes, only_run, read_results, wait_for
+from ..conftest import CliResult, job_processes, mounted_tmpfs, only_run, read_results, wait_for
 
 SUITE = '[[jobs]]\njob = "misbehave"\nsweep = { seconds = [%s] }\n'
 
@@ -219,17 +218,8 @@ def test_a_job_ignoring_sigterm_is_killed_after_the_grace_and_the_run_goes_on(tm
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A 2 MB tmpfs (needs root and mount); unmounted afterwards."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a tmpfs needs root")
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "tiny", "size=2m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_results_disk_full_mid_run_stops_cleanly_and_resume_completes(tmp_path, home, tiny_disk):
