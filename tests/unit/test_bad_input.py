@@ -1,4 +1,5 @@
-"""Bad input, property-based: the parsers never raise anything but their own error, the CLI turns
+"""Bad input, property-based: the parsers never raise anything but their own error and report only
+what their input holds (epochs, steps, metric names and values, rails, raw tokens), the CLI turns
 every bad input into one line and exit 2, names never leave the results folder, and nothing from a
 log or a name reaches report.html unescaped. (tests/unit/test_fuzz.py mutates real inputs for a
 bounded time on top of these.)"""
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import string
 import warnings
 from pathlib import Path
@@ -21,6 +23,7 @@ from harness import config
 from harness.errors import UsageError
 from harness.events import BadEvent, parse_line
 from harness.importers import keras_log
+from harness.jobdata import STEP_FIELDS
 from harness.plan import expand, parse_overrides
 from harness.results import RUN_FILE, SCHEMA_VERSION, ResultsWarning, iter_runs, new_run_id
 
@@ -48,8 +51,22 @@ KEYS = st.one_of(st.sampled_from(sorted(config._TARGET_TYPES) + ["job", "jobs", 
 def test_keras_log_parse_never_raises(text):
     log = keras_log.parse(text)
     assert log.unreadable <= log.lines
+    assert len(log.epochs) + len(log.evaluations) <= log.lines  # each comes from at least one line
+    assert_within_the_log(log, text)
     metrics = keras_log.metrics_of(log, 32)
     json.dumps(metrics)  # what the importer stores
+
+
+def assert_within_the_log(log, text: str) -> None:
+    """What the parser reports is what the text holds: metric names it contains, counts and
+    times that are never negative, and epoch numbers that only go up."""
+    for part in [*log.epochs, *log.evaluations]:
+        assert all(name in text for name in part.metrics), part.metrics
+        assert all(isinstance(value, float) for value in part.metrics.values())
+        assert part.steps is None or part.steps >= 0
+        assert part.seconds is None or part.seconds >= 0
+    numbers = [epoch.number for epoch in log.epochs]
+    assert numbers == sorted(numbers), numbers
 
 
 @PROPERTY
@@ -58,7 +75,15 @@ def test_keras_log_parse_never_raises(text):
                                  "0/0", "Epoch 0/0", "10/10 - 0s - loss: -inf", "1e999"]), max_size=20),
        st.one_of(st.none(), st.integers(1, 10 ** 6)))
 def test_keras_log_made_of_real_pieces_never_raises(pieces, batch_size):
-    log = keras_log.parse("".join(piece + "\n" for piece in pieces))
+    text = "".join(piece + "\n" for piece in pieces)
+    log = keras_log.parse(text)
+    assert_within_the_log(log, text)
+    lines = [piece for piece in pieces if piece.startswith(("Epoch", "10/10", "3/10", "0/0"))]
+    assert len(log.epochs) + len(log.evaluations) <= len(lines)
+    # no counter in these pieces goes past 10, and every metric value is one the pieces print
+    assert all(part.steps is None or part.steps <= 10 for part in [*log.epochs, *log.evaluations])
+    values = {repr(value) for part in log.epochs for value in part.metrics.values()}
+    assert values <= {"0.5", "0.9", "nan", "-inf"}, values
     keras_log.metrics_of(log, batch_size)
 
 
@@ -70,9 +95,38 @@ def test_keras_log_made_of_real_pieces_never_raises(pieces, batch_size):
                           st.text(alphabet="ABCDEFGVDINQ_@0123456789.-C%[],/mW", max_size=12)), max_size=30))
 @example(["CPU@42.5.5C"])                        # found by the fuzzer: float('42.5.5')
 def test_tegrastats_never_raises(tokens):
-    sample = tegrastats_line(" ".join(tokens))
+    line = " ".join(tokens)
+    sample = tegrastats_line(line)
     assert isinstance(sample, dict)
     assert all(isinstance(v, (float, int, str)) for v in sample.values())
+    assert_tegrastats_within_the_line(sample, line)
+
+
+TEGRASTATS_KEY = re.compile(r"(ram|swap|iram)_(used|total)_mb|cpu_(util_percent|cores_online|freq_mhz)"
+                            r"|[a-z0-9_]+_(util_percent|freq_mhz)|temp_[a-z0-9_]+_c|rail_[a-z0-9_]+_w"
+                            r"|power_w|power_rail|temperature_c|raw")
+
+
+def assert_tegrastats_within_the_line(sample: dict, line: str) -> None:
+    """Only known keys; each rail, engine and sensor named in the line; memory as used and total
+    together; power the total rail's own value; nothing in `raw` that the line did not hold."""
+    words = line.split()
+    assert all(TEGRASTATS_KEY.fullmatch(key) for key in sample), sorted(sample)
+    for key in sample:
+        if key.startswith("rail_"):
+            assert key[5:-2].upper() in {word.upper() for word in words}, key
+        if key.startswith("temp_"):
+            assert key[5:-2] in line.lower(), key
+    for memory in ("ram", "swap", "iram"):
+        assert (f"{memory}_used_mb" in sample) == (f"{memory}_total_mb" in sample)
+    if "power_w" in sample:
+        assert sample["power_rail"] in ("VDD_IN", "POM_5V_IN")
+        assert sample["power_w"] == sample[f"rail_{sample['power_rail'].lower()}_w"]
+    if "temperature_c" in sample:
+        assert sample["temperature_c"] == sample["temp_gpu_c"]
+    if "cpu_cores_online" in sample:
+        assert sample["cpu_cores_online"] <= line.count(",") + 1
+    assert all(part in words for part in sample.get("raw", "").split())
 
 
 # -- the event reader ------------------------------------------------------------------------------
@@ -94,11 +148,19 @@ EVENT_FIELDS = st.sampled_from(["epoch", "step", "seconds", "batch_size", "metri
                                  "params", "done", "total", "phase", "startup_seconds", "samples", "steps"])
 
 
+NUMBER = st.one_of(st.floats(0, 1e6), st.integers(0, 10 ** 6))
+WELL_FORMED_STEP = st.builds(lambda t, epoch, step, seconds, batch: {"v": 1, "event": "step", "t": t, "epoch": epoch,
+                                                                     "step": step, "seconds": seconds,
+                                                                     "batch_size": batch},
+                             NUMBER, st.integers(0, 100), st.integers(0, 10 ** 6), NUMBER, st.integers(1, 4096))
+
+
 @PROPERTY
-@given(st.lists(st.builds(lambda kind, t, fields: {"v": 1, "event": kind, "t": t, **fields},
-                          st.sampled_from(["start", "step", "epoch", "eval", "end", "progress", "dataset", "other"]),
-                          st.one_of(st.floats(0, 1e6), st.integers(0, 10 ** 6)),
-                          st.dictionaries(EVENT_FIELDS, VALUES, max_size=6)), max_size=12))
+@given(st.lists(st.one_of(st.builds(lambda kind, t, fields: {"v": 1, "event": kind, "t": t, **fields},
+                                    st.sampled_from(["start", "step", "epoch", "eval", "end", "progress", "dataset",
+                                                     "other"]),
+                                    NUMBER, st.dictionaries(EVENT_FIELDS, VALUES, max_size=6)),
+                          WELL_FORMED_STEP), max_size=12))
 @example([{"v": 1, "event": "step", "t": 1.0, "epoch": "x", "step": None, "seconds": "fast", "batch_size": []}])
 @example([{"v": 1, "event": "epoch", "t": 2.0, "epoch": 0, "seconds": "b"}, {"v": 1, "event": "end", "t": 3, "metrics": [1]}])
 def test_whatever_the_reader_accepts_the_metrics_can_use(events):
@@ -117,7 +179,16 @@ def test_whatever_the_reader_accepts_the_metrics_can_use(events):
         except BadEvent:
             pass
     json.dumps(job_metrics(accepted, [], None), default=str)
-    parse("".join(json.dumps(e) + "\n" for e in events))  # the file path: malformed steps dropped, never a raise
+    stored = parse("".join(json.dumps(e) + "\n" for e in events))  # the file path: malformed steps dropped
+    steps = [e for e in events if e["event"] == "step"]
+    assert stored.steps["t"].size <= len(steps)
+    assert len(stored.events) == len(events) - len(steps)  # every other event kept, none invented
+    # each stored step is an input step's numbers, in the input's order
+    rows = list(zip(*(stored.steps[name].tolist() for name in STEP_FIELDS)))
+    given_rows = [tuple(float(e.get(name, "nan")) if isinstance(e.get(name), (int, float)) else None
+                        for name in STEP_FIELDS) for e in steps]
+    it = iter(given_rows)
+    assert all(any(row == candidate for candidate in it) for row in rows), (rows, given_rows)
     progress = make_progress(Console(file=io.StringIO()))
     display = RunDisplay(progress, "box")
     display.start("run", Path("."), 1)
