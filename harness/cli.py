@@ -27,7 +27,7 @@ from .adaptive import DEFAULT_CI_TARGET, DEFAULT_MAX_REPEATS, MIN_REPEATS, Adapt
 from .build import build
 from .compare import compare
 from .errors import EnvironmentFailure, UsageError
-from .execute import Queue, run_queues
+from .execute import TargetRun, run_targets
 from .plan import expand, parse_overrides
 from .prepare import Prepared, default_cache_dir, prepare
 from .progress import make_progress
@@ -36,6 +36,7 @@ from .report.markdown import headline
 from .report.tables import comparison_table, run_table
 from .results import DISK_ERRNOS, find_run, iter_runs, prepare_results_dir
 from .runners import runner_for
+from .runners.base import Runner
 
 DEFAULT_RESULTS = Path("reports")
 
@@ -194,21 +195,21 @@ def cmd_run(args, cfg, console: Console) -> int:
         suite, plan = resumed.suite, resumed.plan
         emulated = bool(resumed.manifest.get("emulated"))
         powers = power_controls(targets, plan)
-        queues = [Queue(targets[0], runner_for(targets[0], args.emulate or emulated), resume=resumed.path,
-                        power=powers[0])]
-        if queues[0].runner.emulated != emulated:
+        runs = [TargetRun(targets[0], prepared(targets[0], args.emulate or emulated), resume=resumed.path,
+                          power=powers[0])]
+        if runs[0].runner.emulated != emulated:
             raise UsageError(f"cannot resume run {resumed.run_id}: it ran {'emulated' if emulated else 'natively'}, "
-                             f"this engine runs the target {'emulated' if queues[0].runner.emulated else 'natively'}")
+                             f"this engine runs the target {'emulated' if runs[0].runner.emulated else 'natively'}")
     else:
         suite = config.single_job_suite(args.job) if args.job else config.load_suite(args.suite or "quickstart", cfg)
         repeat = MIN_REPEATS if adaptive else (args.repeat if args.repeat is not None else suite.repeat)
         plan = expand(suite, parse_overrides(args.set), repeat)
         powers = power_controls(targets, plan)  # an unknown mode or no jtop: refused before anything is written
         prepare_results_dir(args.results_dir)
-        queues = [Queue(target, runner_for(target, args.emulate), power=control, adaptive=adaptive)
-                  for target, control in zip(targets, powers)]
-    for queue in queues:
-        for warning in getattr(queue.runner, "warnings", []):
+        runs = [TargetRun(target, prepared(target, args.emulate), power=control, adaptive=adaptive)
+                for target, control in zip(targets, powers)]
+    for run in runs:
+        for warning in run.runner.warnings:
             console.print(f"[yellow]warning[/]: {escape(warning)}")
     terminated = False
 
@@ -219,7 +220,7 @@ def cmd_run(args, cfg, console: Console) -> int:
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        run_queues(queues, suite, plan, args.results_dir, console)
+        run_targets(runs, suite, plan, args.results_dir, console)
     except KeyboardInterrupt:
         console.print("[red]interrupted[/]: the running job was stopped and recorded; results so far are kept")
         return ExitStatus.TERMINATED if terminated else ExitStatus.INTERRUPTED
@@ -228,19 +229,26 @@ def cmd_run(args, cfg, console: Console) -> int:
         for control in powers:
             if control is not None:
                 control.close()
-    for queue in queues:
-        if queue.writer is not None and (queue.writer.manifest.get("power") or {}).get("restored") is False:
+    for run in runs:
+        if run.writer is not None and (run.writer.manifest.get("power") or {}).get("restored") is False:
             console.print(f"[yellow]warning[/]: the power state before the run was not restored on "
-                          f"{escape(queue.target.name)}: {escape(str(queue.writer.manifest['power'].get('error')))}")
-    for queue in queues:
-        if queue.writer is None:
+                          f"{escape(run.target.name)}: {escape(str(run.writer.manifest['power'].get('error')))}")
+    for run in runs:
+        if run.writer is None:
             continue
-        console.print(run_table(find_run(args.results_dir, queue.writer.run_id)))
-        console.print(f"results: {escape(str(queue.writer.path))}  (harness report {queue.writer.run_id})")
-    if any(queue.interrupted for queue in queues):
+        console.print(run_table(find_run(args.results_dir, run.writer.run_id)))
+        console.print(f"results: {escape(str(run.writer.path))}  (harness report {run.writer.run_id})")
+    if any(run.interrupted for run in runs):
         return ExitStatus.INTERRUPTED
-    ok = all(r["status"] in ("ok", "skipped") for queue in queues for r in queue.results)
+    ok = all(r["status"] in ("ok", "skipped") for run in runs for r in run.results)
     return ExitStatus.OK if ok else ExitStatus.JOB_NOT_OK
+
+
+def prepared(target: config.Target, emulate: bool) -> Runner:
+    """The target's runner after its checks (a UsageError names the one that failed)."""
+    runner = runner_for(target, emulate)
+    runner.prepare()
+    return runner
 
 
 def power_controls(targets, plan) -> list:
@@ -442,30 +450,16 @@ def cmd_doctor(args, cfg, console: Console) -> int:
     target = config.get_target(config.load_targets(cfg), args.target)
     console.print(f"target [bold]{escape(target.name)}[/]: runner {target.runner}, "
                   f"platform {target.platform or 'any'}, image {escape(target.image or '-')}")
-    runner = runner_for(target, args.emulate)  # raises a UsageError naming the failed check
-    facts = runner.facts
-    device = facts.get("device") or {}
-    if device:
-        console.print("  ok  device: " + escape(", ".join(f"{key} {value}" for key, value in sorted(device.items()))))
-    if "telemetry_sources" in facts:
-        console.print(f"  ok  telemetry: {escape(', '.join(facts['telemetry_sources']) or 'process only (psutil)')}")
-    if "engine" in facts:  # a docker target: the engine, the architecture and the image were checked
-        engine, image = facts["engine"], facts["image"]
-        console.print(f"  ok  engine answers: Docker {engine['version']} on {engine['architecture']} "
-                      f"({escape(str(engine['host']))}), runtimes: {', '.join(engine['runtimes'])}")
-        console.print(f"  ok  architecture: {'emulated' if runner.emulated else 'native'}")
-        console.print(f"  ok  image {escape(image['name'])} ({image['id'][:19]}, {image['architecture']})")
-        for label, value in sorted((image["labels"] or {}).items()):
-            if label.startswith("io.harness."):
-                console.print(f"      {escape(label)} = {escape(str(value))}")
-        console.print(f"  ok  GPU runtime: {target.runtime or ('nvidia' if target.gpus else 'not needed')}")
-    for warning in getattr(runner, "warnings", []):
+    runner = prepared(target, args.emulate)
+    for line in runner.check_lines():
+        console.print(f"  {escape(line)}")
+    for warning in runner.warnings:
         console.print(f"[yellow]warning[/]: {escape(warning)}")
     prepare_results_dir(args.results_dir)
-    queue = Queue(target, runner)
+    selftest_run = TargetRun(target, runner)
     selftest = config.single_job_suite("selftest")
-    run_queues([queue], selftest, expand(selftest, []), args.results_dir, console)
-    result = queue.results[0]
+    run_targets([selftest_run], selftest, expand(selftest, []), args.results_dir, console)
+    result = selftest_run.results[0]
     for event in ("devices", "matmul_seconds"):
         console.print(f"  {event}: {escape(str(result['metrics'].get(event)))}")
     if result["status"] != "ok":

@@ -28,7 +28,7 @@ from .runners.base import JobOutcome, Runner, RunInterrupted
 
 def manifest_for(target: Target, suite: Suite, plan: list[JobSpec], runner: Runner) -> RunManifest:
     return RunManifest(
-        target=target.public(), runner=runner.facts, emulated=runner.emulated,
+        target=target.public(), runner=runner.setup, emulated=runner.emulated,
         suite={"name": suite.name, "description": suite.description, "source": suite.source},
         host=host_facts(), harness_version=__version__, jobs_version=jobs_version,
         jobs=[JobEntry.of(spec) for spec in plan])
@@ -38,7 +38,7 @@ def result_for(spec: JobSpec, outcome: JobOutcome, started: str | None, seconds:
                power: dict[str, Any] | None = None) -> JobResult:
     """The job's result: its outcome, metrics (with the pre-flight idle baseline), what measured
     them and what was not measured; `power` the requested and applied state of a power sweep."""
-    info = outcome.telemetry_info
+    info = outcome.telemetry_info.to_json() if outcome.telemetry_info else {}
     idle = (info.get("preflight") or {}).get("idle_power_w")
     metrics = job_metrics(outcome.events, outcome.telemetry, idle)
     return JobResult(
@@ -54,12 +54,12 @@ def skipped(spec: JobSpec, reason: str, emulated: bool) -> JobResult:
 
 
 def _store(writer: RunWriter, spec: JobSpec, result: JobResult, display: RunDisplay,
-           results: list[dict[str, Any]], steps: bool = False) -> None:
-    """Write a job's result (with `steps`, its steps cache too) and show it; `results`, what the
-    CLI reads, gets its JSON."""
+           results: list[dict[str, Any]], events: list[dict[str, Any]] | None = None) -> None:
+    """Write a job's result (with the job's `events`, its steps cache too) and show it; `results`,
+    what the CLI reads, gets its JSON."""
     writer.write_result(spec.dir_name, result)
-    if steps:
-        jobdata.store(writer.path / spec.dir_name)  # writes steps.parquet now, so compare never parses JSON
+    if events is not None:  # steps.parquet from the events in memory: events.jsonl is never read back
+        jobdata.store_events(writer.path / spec.dir_name, events)
     results.append(result.to_json())
     display.job_finished(spec, results[-1])
 
@@ -78,7 +78,7 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
         writer = RunWriter(results_dir, manifest_for(target, suite, plan, runner))
     else:
         try:
-            writer = RunWriter.reopen(resume, {"runner": runner.facts, "harness_version": __version__,
+            writer = RunWriter.reopen(resume, {"runner": runner.setup, "harness_version": __version__,
                                                "jobs_version": jobs_version})
         except OSError as error:
             raise ResultsWriteError(f"cannot write results in {resume}: {error.strerror or error}") from None
@@ -118,7 +118,7 @@ def execute(target: Target, suite: Suite, plan: list[JobSpec], results_dir: Path
                 writer.finish("interrupted")
                 raise
             _store(writer, spec, result_for(spec, outcome, started, time.monotonic() - clock, emulated, swept),
-                   display, results, steps=True)
+                   display, results, events=outcome.events)
         writer.finish("complete")
     except OSError as error:
         if error.errno not in DISK_ERRNOS:
@@ -177,12 +177,10 @@ def power_begin(writer: RunWriter, power: power_modes.PowerControl) -> None:
 
 
 def power_apply(power: power_modes.PowerControl, settings: dict[str, Any], runner: Runner) -> dict[str, Any]:
-    """Set a job's power state; the read-back state also becomes the device facts its telemetry
+    """Set a job's power state; the read-back state also becomes the device properties its telemetry
     records and its pre-flight warnings use (they were read when the run started)."""
     state = power.apply(settings)
-    facts = getattr(getattr(runner, "device", None), "facts", None)
-    if isinstance(facts, dict):
-        facts.update(nvpmodel=state.power_mode, jetson_clocks=state.jetson_clocks)
+    runner.device_properties.update(nvpmodel=state.power_mode, jetson_clocks=state.jetson_clocks)
     return state.public()
 
 
@@ -215,7 +213,7 @@ def kept_results(run_path: Path, plan: list[JobSpec]) -> list[dict[str, Any]]:
 
 
 @dataclasses.dataclass
-class Queue:
+class TargetRun:
     """One target's share of `harness run`: its runner, and what its run ended with."""
 
     target: Target
@@ -229,27 +227,27 @@ class Queue:
     power: power_modes.PowerControl | None = None  # Jetson power modes set before each job (harness.power)
 
 
-def run_queues(queues: list[Queue], suite: Suite, plan: list[JobSpec], results_dir: Path, console) -> None:
+def run_targets(runs: list[TargetRun], suite: Suite, plan: list[JobSpec], results_dir: Path, console) -> None:
     """Each target's jobs in order, the targets in parallel, one job at a time per engine (a lock).
 
-    Ctrl-C (KeyboardInterrupt in this thread) aborts every runner, waits for the queues to store
+    Ctrl-C (KeyboardInterrupt in this thread) aborts every runner, waits for the targets to store
     what they have, and is re-raised."""
     stop = threading.Event()
 
-    def work(queue: Queue) -> None:
-        key = engine_key(queue.target.docker_host if queue.target.runner == "docker" else "")
-        display = RunDisplay(progress, queue.target.name, prefix=len(queues) > 1)
+    def work(run: TargetRun) -> None:
+        key = engine_key(run.target.docker_host if run.target.runner == "docker" else "")
+        display = RunDisplay(progress, run.target.name, prefix=len(runs) > 1)
         try:
             with engine_lock(key, progress.console.print, stop):
-                queue.writer, queue.results = execute(queue.target, suite, plan, results_dir, queue.runner, display,
-                                                       queue.resume, queue.power, queue.adaptive)
+                run.writer, run.results = execute(run.target, suite, plan, results_dir, run.runner, display,
+                                                  run.resume, run.power, run.adaptive)
         except (RunInterrupted, LockCancelled):
-            queue.interrupted = True
+            run.interrupted = True
         except BaseException as error:  # noqa: BLE001 - handed to the main thread
-            queue.error = error
+            run.error = error
 
     progress = make_progress(console)
-    threads = [threading.Thread(target=work, args=(q,), name=f"queue-{q.target.name}") for q in queues]
+    threads = [threading.Thread(target=work, args=(run,), name=f"run-{run.target.name}") for run in runs]
     with progress:
         for thread in threads:
             thread.start()
@@ -258,11 +256,11 @@ def run_queues(queues: list[Queue], suite: Suite, plan: list[JobSpec], results_d
                 time.sleep(0.2)
         except KeyboardInterrupt:
             stop.set()
-            for queue in queues:
-                queue.runner.abort()
+            for run in runs:
+                run.runner.abort()
             for thread in threads:
                 thread.join()
             raise
-    for queue in queues:
-        if queue.error is not None:
-            raise queue.error
+    for run in runs:
+        if run.error is not None:
+            raise run.error

@@ -62,9 +62,9 @@ def resumable(results_dir: Path, run_id: str, targets: dict[str, Target]) -> Res
     stored = manifest.target
     changed = [field for field in MEASURING_FIELDS
                if field in stored and stored.get(field) != getattr(target, field, None)]
-    facts = manifest.suite
-    suite = Suite(name=facts.get("name", "?"), description=facts.get("description", ""), entries=(),
-                  source=facts.get("source", ""))
+    stored_suite = manifest.suite
+    suite = Suite(name=stored_suite.get("name", "?"), description=stored_suite.get("description", ""), entries=(),
+                  source=stored_suite.get("source", ""))
     return Resumable(path, manifest, target, suite, plan, [s for s in plan if s.dir_name not in kept], changed)
 
 

@@ -8,7 +8,8 @@ from .local import LocalRunner
 
 
 def runner_for(target: Target, emulate: bool = False) -> Runner:
-    """A runner whose pre-flight checks passed (a UsageError says which did not)."""
+    """The target's runner, not prepared yet: constructing one checks, connects and removes nothing;
+    call its prepare() for that (a UsageError names the check that failed)."""
     if target.runner == "docker":
         from .docker import DockerRunner
         return DockerRunner(target, emulate)

@@ -7,6 +7,7 @@ CPU and memory come from the stats stream, and the container is removed afterwar
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -26,11 +27,11 @@ from ..config import Target
 from ..engine_errors import ENGINE_ERRORS
 from ..errors import UsageError
 from ..plan import JobSpec
-from ..telemetry.base import TELEMETRY_FILE, TelemetryWriter
+from ..telemetry.base import TelemetrySession, TelemetryWriter
 from ..telemetry.docker_stats import DockerStatsSampler
 from ..telemetry.preflight import unavailable_warning
 from ..telemetry.sidecar import JobSidecar, probe
-from .base import MAX_LINE, EventCallback, JobOutcome, RunInterrupted, StreamReader, status_from_end, tail_of
+from .base import MAX_LINE, JobEnd, JobLifecycle, JobNotStarted, StreamReader
 from .ssh import SSH_ERRORS, check_reachable, describe
 
 LABEL_RUN = "io.harness.run"
@@ -103,17 +104,24 @@ def leftover_containers(client: docker.DockerClient) -> list:
     return leftovers
 
 
-class DockerRunner:
+class DockerRunner(JobLifecycle):
+    """Jobs as containers; GPU/board telemetry from a sidecar container next to each job."""
+
     def __init__(self, target: Target, emulate: bool = False):
-        self.target = target
-        self._aborted = threading.Event()
-        self._container = None
-        self.client = connect(target)
+        super().__init__(target)
+        self.emulate = emulate
+        self.device_sources: list[str] = []
+        self.telemetry_reasons: dict[str, str] = {}
+
+    def prepare(self) -> None:
+        """Connect, check the image, the architecture and the GPU runtime, remove a killed harness's
+        running job containers, and probe the telemetry sidecar (up to READY_TIMEOUT_S)."""
+        self.client = connect(self.target)
         try:
-            self._preflight(target, emulate)
+            self._preflight(self.target, self.emulate)
         except ENGINE_ERRORS as error:
-            raise UsageError(f"target '{target.name}': the Docker engine at {target.docker_host or 'the local socket'} "
-                             f"stopped answering during the checks: {problem(target, error)}") from None
+            raise UsageError(f"target '{self.target.name}': the Docker engine at {self.target.docker_host or 'the local socket'} "
+                             f"stopped answering during the checks: {problem(self.target, error)}") from None
 
     def _preflight(self, target: Target, emulate: bool) -> None:
         self.info = self.client.info()
@@ -132,7 +140,7 @@ class DockerRunner:
         if running:
             self.warnings.append(f"removed {len(running)} job container(s) that a killed harness left running on "
                                  f"this engine (they would have shared the device with this run's jobs)")
-        self.facts = {
+        self.setup = {
             "engine": {"host": target.docker_host or "local", "version": self.client.version().get("Version"),
                        "architecture": self.info.get("Architecture"), "os": self.info.get("OperatingSystem"),
                        "cpus": self.info.get("NCPU"), "memory_gb": round(self.info.get("MemTotal", 0) / 2**30, 1),
@@ -143,27 +151,31 @@ class DockerRunner:
         }
         self._probe_telemetry()
 
-    def abort(self) -> None:
-        """From another thread (Ctrl-C): kill the running container; run_job then raises RunInterrupted."""
-        self._aborted.set()
-        if self._container is not None:
-            self._kill(self._container)
+    def check_lines(self) -> list[str]:
+        """The device and telemetry lines, then the engine, the architecture, the image and the GPU runtime."""
+        engine, image = self.setup["engine"], self.setup["image"]
+        labels = [f"    {label} = {value}" for label, value in sorted((image["labels"] or {}).items())
+                  if label.startswith("io.harness.")]
+        return [*super().check_lines(),
+                f"ok  engine answers: Docker {engine['version']} on {engine['architecture']} ({engine['host']}), "
+                f"runtimes: {', '.join(engine['runtimes'])}",
+                f"ok  architecture: {'emulated' if self.emulated else 'native'}",
+                f"ok  image {image['name']} ({image['id'][:19]}, {image['architecture']})", *labels,
+                f"ok  GPU runtime: {self.target.runtime or ('nvidia' if self.target.gpus else 'not needed')}"]
 
     # -- pre-flight ---------------------------------------------------------------------------
     def _probe_telemetry(self) -> None:
-        """Which GPU/board sources answer next to the device (a short sidecar run), and its facts."""
+        """Which GPU/board sources answer next to the device (a short sidecar run), and its properties."""
         names = self.target.telemetry.device_sources
-        facts: dict[str, Any] = {}
-        self.device_sources: list[str] = []
-        self.telemetry_reasons: dict[str, str] = {}
+        properties: dict[str, Any] = {}
         if names:
             try:
-                self.device_sources, self.telemetry_reasons, facts = probe(
+                self.device_sources, self.telemetry_reasons, properties = probe(
                     self.client, self.target, names, {LABEL_RUN: "telemetry-probe", LABEL_OWNER: owner()})
             except DockerException as error:
                 self.telemetry_reasons = {"sidecar": f"the telemetry sidecar did not run: {error}"}
-        self.device_facts = facts
-        self.facts.update({"device": facts, "telemetry_sources": self.device_sources})
+        self.device_properties = properties
+        self.setup.update({"device": properties, "telemetry_sources": self.device_sources})
         warning = unavailable_warning(self.target.name, self.telemetry_reasons, names == ["auto"],
                                       bool(self.device_sources))
         if warning:
@@ -220,89 +232,58 @@ class DockerRunner:
             options["volumes"][target.cache_dir] = {"bind": CACHE_DIR, "mode": "ro"}
         return options
 
-    def run_job(self, spec: JobSpec, job_dir: Path, on_event: EventCallback) -> JobOutcome:
+    def create(self, spec: JobSpec, job_dir: Path, cleanup: contextlib.ExitStack) -> Any:
         try:
             container = self.client.containers.create(self.target.image, **self.container_options(spec, job_dir))
         except ENGINE_ERRORS as failure:
-            return JobOutcome("failed", self._engine_error("create the container", failure), None, [], [])
-        self._container = container
-        writer = TelemetryWriter(job_dir / TELEMETRY_FILE)
-        device = JobSidecar(self.client, self.target, self.device_sources, self.telemetry_reasons, self.device_facts,
-                            {LABEL_RUN: job_dir.parent.name, LABEL_JOB: job_dir.name, LABEL_OWNER: owner()}, writer)
-        if device.begin().error:  # pre-flight: idle baseline, GPU memory holders, power mode
-            device.stop()
-            writer.close()
-            self._container = None
-            self._remove(container)
-            return JobOutcome("failed", device.preflight.error, None, [], [], device.preflight.warnings,
-                              telemetry_info=device.info())
+            raise JobNotStarted(self._engine_error("create the container", failure)) from None
+        cleanup.callback(self._remove, container)
+        return container
+
+    def telemetry(self, job_dir: Path, writer: TelemetryWriter) -> TelemetrySession:
+        return JobSidecar(self.client, self.target, self.device_sources, self.telemetry_reasons, self.device_properties,
+                          {LABEL_RUN: job_dir.parent.name, LABEL_JOB: job_dir.name, LABEL_OWNER: owner()}, writer)
+
+    def start(self, job: Any, session: TelemetrySession) -> Any:
         try:
             if self._aborted.is_set():
                 raise DockerException("the run was interrupted before the container started")
-            container.start()
-            device.job_started(container)
+            job.start()
         except ENGINE_ERRORS as failure:
-            self._container = None
-            self._remove(container)
-            device.stop()
-            writer.close()
-            outcome = JobOutcome("failed", self._engine_error("start the container", failure), None, [], [])
-            if self._aborted.is_set():
-                outcome.status = "interrupted"
-                raise RunInterrupted(outcome) from None
-            return outcome
-        reader = StreamReader(job_dir / "stdout.log", on_event)
-        sampler = DockerStatsSampler(container, writer)
-        pump = threading.Thread(target=self._pump, args=(container, reader), daemon=True)
-        override = None
+            raise JobNotStarted(self._engine_error("start the container", failure)) from None
+        session.job_started(job)
+        return job
+
+    def follow(self, running: Any, reader: StreamReader, writer: TelemetryWriter) -> JobEnd:
+        """The log stream into `reader` until the container exits; its state, stderr and /out copied back.
+        A lost engine is not an exception but the job's end: `lost` says what happened."""
+        job_dir = reader.log_path.parent  # where the job's outputs go
+        sampler = DockerStatsSampler(running, writer)
+        pump = threading.Thread(target=self._pump, args=(running, reader), daemon=True)
+        timeout = None
         try:
             pump.start()
             sampler.start(0)
             started = time.monotonic()
             try:
-                container.wait(timeout=self.target.timeout_s)
+                running.wait(timeout=self.target.timeout_s)
             except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
                 if time.monotonic() - started < self.target.timeout_s:
                     raise
-                override = f"job exceeded the {self.target.timeout_s:g} s timeout and was killed"
-                self._kill(container)
+                timeout = f"job exceeded the {self.target.timeout_s:g} s timeout and was killed"
+                self.stop_job(running)
             pump.join(timeout=min(30.0, self.target.engine_timeout_s))  # a frozen engine never ends the stream
-            telemetry = sampler.stop()
-            container.reload()
-            state = container.attrs["State"]
-            (job_dir / "stderr.log").write_bytes(container.logs(stdout=False, stderr=True))
-            self._copy_outputs(container, job_dir)
+            rows = sampler.stop()
+            running.reload()
+            state = running.attrs["State"]
+            (job_dir / "stderr.log").write_bytes(running.logs(stdout=False, stderr=True))
+            self._copy_outputs(running, job_dir)
         except Exception as failure:  # noqa: BLE001 - engine restarted, network or ssh gone: say so
-            lost: str | None = (f"lost contact with the Docker engine at {self.target.docker_host or 'the local socket'} during "
+            lost = (f"lost contact with the Docker engine at {self.target.docker_host or 'the local socket'} during "
                     f"the job (stopped, restarted or not answering?): {problem(self.target, failure)}")
-            state, telemetry = {}, sampler.stop()
-        else:
-            lost = None
-        finally:
-            self._container = None
-            device_rows = device.stop()
-            writer.close()
-            reader.close()
-            self._remove(container)
-        exit_code = state.get("ExitCode")
-        interrupted = self._aborted.is_set()
-        status, error = status_from_end(reader.events, exit_code, tail_of(job_dir / "stderr.log"))
-        if override:
-            status, error = "timeout", override + (f"; then {lost}" if lost else "")
-        elif interrupted:
-            status, error = "interrupted", "the run was interrupted (Ctrl-C or SIGTERM) while this job ran"
-        elif lost:
-            status, error = "failed", lost
-        elif state.get("OOMKilled") or (exit_code == 137 and status == "failed" and self.target.mem_limit):
-            status = "oom"
-            error = (f"the container was killed for exceeding its memory limit ({self.target.mem_limit or 'none set'}); "
-                     f"raise mem_limit or lower the batch size")
-        notes = [f"{reader.bad_lines} malformed event lines ignored (see stdout.log)"] if reader.bad_lines else []
-        outcome = JobOutcome(status, error, exit_code, reader.events, telemetry + device_rows,
-                             notes + device.preflight.warnings, telemetry_info=device.info())
-        if interrupted:
-            raise RunInterrupted(outcome)
-        return outcome
+            return JobEnd(None, sampler.stop(), timeout=timeout, lost=lost, memory_limit=self.target.mem_limit)
+        return JobEnd(state.get("ExitCode"), rows, timeout=timeout, oom_killed=bool(state.get("OOMKilled")),
+                      memory_limit=self.target.mem_limit)
 
     def _engine_error(self, doing: str, error: BaseException) -> str:
         if isinstance(error, DockerException):
@@ -347,10 +328,9 @@ class DockerRunner:
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 destination.write_bytes(content.read())
 
-    @staticmethod
-    def _kill(container) -> None:
+    def stop_job(self, running: Any) -> None:
         try:
-            container.kill()
+            running.kill()
         except ENGINE_ERRORS:
             pass
 

@@ -1,4 +1,4 @@
-"""The sampler protocol and the shared thread loop and CSV sink.
+"""The telemetry session protocol, its typed info, and the shared thread loop and CSV sink.
 
 telemetry.csv is tidy (one value per row: t, wall_time, source, metric, value) so samplers
 with different fields and clocks share one file; `pandas.pivot_table` widens it.
@@ -7,21 +7,53 @@ with different fields and clocks share one file; `pandas.pivot_table` widens it.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import threading
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .preflight import Preflight
 
 TELEMETRY_FILE = "telemetry.csv"
 COLUMNS = ("t", "wall_time", "source", "metric", "value")
 
 
-class Sampler(Protocol):
-    name: str
+@dataclasses.dataclass
+class TelemetryInfo:
+    """What result.json["telemetry"] records about the measurement itself, from either session."""
 
-    def start(self, pid: int) -> None: ...
+    sources: list[str]
+    device: dict[str, Any]
+    preflight: Preflight
+    unavailable_sources: dict[str, str]
+    notes: list[str]
+    sidecar: bool = False  # measured by a sidecar container (docker targets)
 
-    def stop(self) -> list[dict[str, Any]]: ...
+    def to_json(self) -> dict[str, Any]:
+        return {"sources": self.sources, "device": self.device, "preflight": self.preflight.public(),
+                "unavailable_sources": self.unavailable_sources, **({"sidecar": True} if self.sidecar else {}),
+                **({"notes": self.notes} if self.notes else {})}
+
+
+class TelemetrySession(Protocol):
+    """One job's GPU/board telemetry: in-process (telemetry.session) or from a sidecar (telemetry.sidecar)."""
+
+    def begin(self) -> Preflight:
+        """Before the job: open the sources, take the idle baseline, look for GPU memory holders."""
+        ...
+
+    def job_started(self, job: Any) -> None:
+        """The job runs (a PID, or a container): sample beside it, attributing GPU memory to it."""
+        ...
+
+    def stop(self) -> list[dict[str, Any]]:
+        """Stop sampling and release the sources (again: a no-op); the samples taken beside the job."""
+        ...
+
+    def info(self) -> TelemetryInfo:
+        ...
 
 
 class TelemetryWriter:

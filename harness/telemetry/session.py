@@ -6,14 +6,13 @@ Used in-process by the local runner; the docker runner gets the same from its si
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import psutil
 
 from benchmarks.telemetry.sources import open_sources, system_facts
 
-from .base import TelemetryWriter
+from .base import TelemetryInfo, TelemetryWriter
 from .device import DeviceSampler
 from .preflight import Preflight, assess, collect, unavailable_warning
 
@@ -43,7 +42,7 @@ class DeviceTelemetry:
         self.tegrastats = target.tegrastats_path or "tegrastats"
         readers, self.reasons = self._open()
         self.sources = [reader.source for reader in readers]
-        self.facts = {**system_facts(), **merge_facts(readers)}
+        self.properties = {**system_facts(), **merge_facts(readers)}  # board, GPU, driver, power mode
         for reader in readers:
             reader.close()
         self.warning = unavailable_warning(target.name, self.reasons, self.names == ["auto"], bool(readers))
@@ -53,32 +52,40 @@ class DeviceTelemetry:
             return [], {}
         return open_sources(self.names, self.target.sample_interval_s, self.tegrastats)
 
-    def begin(self, writer: TelemetryWriter) -> JobTelemetry:
-        """Open the sources and run pre-flight (idle baseline, GPU memory holders, power mode)."""
-        readers, reasons = open_sources(self.sources, self.target.sample_interval_s, self.tegrastats) \
-            if self.sources else ([], {})
-        measure_idle = any(source in ("nvml", "jtop", "tegrastats") for source in self.sources)
-        seconds = self.target.idle_baseline_s if measure_idle else 0.0
-        samples, holders, failed = collect(readers, seconds, self.target.sample_interval_s) if readers else ([], {}, {})
-        readers = [r for r in readers if r.source not in failed]
-        report = assess(self.facts, samples, holders, self.target.preflight, baseline=seconds > 0)
-        return JobTelemetry(readers, writer, self.target.sample_interval_s, report,
-                            {**self.reasons, **reasons, **failed}, self.facts)
+    def session(self, writer: TelemetryWriter) -> JobTelemetry:
+        return JobTelemetry(self, writer)
 
 
 class JobTelemetry:
-    def __init__(self, readers, writer, interval: float, preflight: Preflight, reasons: dict[str, str],
-                 facts: dict[str, Any]):
-        self.readers, self.writer, self.interval = readers, writer, interval
-        self.preflight, self.reasons, self.facts = preflight, dict(reasons), facts
+    """The in-process TelemetrySession: the sources opened again for one job, sampled on threads."""
+
+    def __init__(self, device: DeviceTelemetry, writer: TelemetryWriter):
+        self.device, self.writer = device, writer
+        self.interval = device.target.sample_interval_s
+        self.readers: list[Any] = []
+        self.preflight = Preflight()
+        self.reasons = dict(device.reasons)
         self.samplers: list[DeviceSampler] = []
         self.notes: list[str] = []  # gaps a source recovered from (a jtop.service restart)
 
-    def start(self, pid: int, job_pids: Callable[[], set[int]] | None = None) -> None:
-        job_pids = job_pids or (lambda: tree_pids(pid))
-        self.samplers = [DeviceSampler(r, self.interval, self.writer, job_pids) for r in self.readers]
+    def begin(self) -> Preflight:
+        """Open the sources and run pre-flight (idle baseline, GPU memory holders, power mode)."""
+        device, target = self.device, self.device.target
+        readers, reasons = open_sources(device.sources, self.interval, device.tegrastats) \
+            if device.sources else ([], {})
+        measure_idle = any(source in ("nvml", "jtop", "tegrastats") for source in device.sources)
+        seconds = target.idle_baseline_s if measure_idle else 0.0
+        samples, holders, failed = collect(readers, seconds, self.interval) if readers else ([], {}, {})
+        self.readers = [r for r in readers if r.source not in failed]
+        self.preflight = assess(device.properties, samples, holders, target.preflight, baseline=seconds > 0)
+        self.reasons.update({**reasons, **failed})
+        return self.preflight
+
+    def job_started(self, job: int) -> None:
+        """Sample beside the job's process `job` (a PID); GPU memory of its process tree is the job's."""
+        self.samplers = [DeviceSampler(r, self.interval, self.writer, lambda: tree_pids(job)) for r in self.readers]
         for sampler in self.samplers:
-            sampler.start(pid)
+            sampler.start(job)
 
     def stop(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -86,17 +93,13 @@ class JobTelemetry:
             rows.extend(sampler.stop())
             if sampler.failure:
                 self.reasons[sampler.name] = sampler.failure
-        self.close()
-        return rows
-
-    def close(self) -> None:
         for reader in self.readers:
             reader.close()
             self.notes.extend(getattr(reader, "notes", None) or [])
         self.readers = []
+        return rows
 
-    def info(self) -> dict[str, Any]:
-        """What result.json records about the measurement itself."""
-        return {"sources": [s.name for s in self.samplers] or [r.source for r in self.readers],
-                "device": self.facts, "preflight": self.preflight.public(),
-                "unavailable_sources": self.reasons, **({"notes": self.notes} if self.notes else {})}
+    def info(self) -> TelemetryInfo:
+        return TelemetryInfo(sources=[s.name for s in self.samplers] or [r.source for r in self.readers],
+                             device=self.device.properties, preflight=self.preflight,
+                             unavailable_sources=self.reasons, notes=self.notes)

@@ -22,7 +22,7 @@ from docker.types import Mount
 from benchmarks.telemetry.sources import BOARD_DIR, BOARD_FILES
 
 from ..engine_errors import ENGINE_ERRORS
-from .base import TelemetryWriter
+from .base import TelemetryInfo, TelemetryWriter
 from .device import attribute
 from .preflight import FIRST_SAMPLE_WAIT_S, Preflight, assess
 
@@ -91,7 +91,7 @@ def create(client, image: str, options: dict[str, Any]):
 
 
 def probe(client, target, sources: list[str], labels: dict[str, str]) -> tuple[list[str], dict[str, str], dict[str, Any]]:
-    """One short sidecar run at run start: (sources that answer, {source: why not}, device facts)."""
+    """One short sidecar run at run start: (sources that answer, {source: why not}, device properties)."""
     container = create(client, target.image, sidecar_options(target, sources, labels, duration=0.01))
     try:
         container.start()
@@ -224,11 +224,11 @@ class Sidecar:
 
 
 class JobSidecar:
-    """Pre-flight and sampling for one docker job, from the sidecar (or nothing, saying why)."""
+    """The sidecar TelemetrySession: pre-flight and sampling for one docker job (or nothing, saying why)."""
 
-    def __init__(self, client, target, sources: list[str], reasons: dict[str, str], facts: dict[str, Any],
+    def __init__(self, client, target, sources: list[str], reasons: dict[str, str], properties: dict[str, Any],
                  labels: dict[str, str], writer: TelemetryWriter):
-        self.target, self.sources, self.facts = target, list(sources), facts
+        self.target, self.sources, self.properties = target, list(sources), properties
         self.reasons = dict(reasons)
         self.notes: list[str] = []
         self.preflight = Preflight()
@@ -245,13 +245,14 @@ class JobSidecar:
                 self.sidecar.stop()
                 self.sidecar, self.sources = None, []
         holders = self.sidecar.holders if self.sidecar else {}
-        self.preflight = assess(self.facts, samples, holders, self.target.preflight,
+        self.preflight = assess(self.properties, samples, holders, self.target.preflight,
                                 baseline=self.target.idle_baseline_s > 0)
         return self.preflight
 
-    def job_started(self, container) -> None:
+    def job_started(self, job) -> None:
+        """The job's container runs: its host PIDs (docker top) own GPU memory."""
         if self.sidecar is not None:
-            self.sidecar.job_started(container)
+            self.sidecar.job_started(job)
 
     def stop(self) -> list[dict[str, Any]]:
         if self.sidecar is None:
@@ -261,7 +262,7 @@ class JobSidecar:
         self.notes = list(self.sidecar.notes)
         return rows
 
-    def info(self) -> dict[str, Any]:
-        return {"sources": [s for s in self.sources if s not in self.reasons], "device": self.facts,
-                "preflight": self.preflight.public(), "unavailable_sources": self.reasons, "sidecar": True,
-                **({"notes": self.notes} if self.notes else {})}
+    def info(self) -> TelemetryInfo:
+        return TelemetryInfo(sources=[s for s in self.sources if s not in self.reasons], device=self.properties,
+                             preflight=self.preflight, unavailable_sources=self.reasons, notes=self.notes,
+                             sidecar=True)
