@@ -12,19 +12,23 @@ Python regex over the file ~0.4 s. Instead (docs/performance.md):
   events are parsed again. `run` and `import` write the cache into the job's folder when the job ends;
   read commands (compare, report, the pandas API) only read it there, and cache what they had to parse in
   the user's cache folder (`$XDG_CACHE_HOME/harness/steps`, default ~/.cache/harness/steps), never in
-  the run folder.
+  the run folder. A cached job's step columns are read from the file when first used, and the cache holds
+  the crc32 of its `seconds` (compare's bootstrap seed), so a warm compare reads only what it needs;
+- statistics computed from cached jobs (compare's step statistics: a bootstrap over the steps) are kept,
+  keyed by the jobs' stamps, the seed and the statistics' version, in `$XDG_CACHE_HOME/harness/statistics`
+  (`recall` / `remember`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import hashlib
 
 import numpy as np
 import pyarrow as pa
@@ -36,7 +40,7 @@ from benchmarks.events import EVENTS_FILE
 
 CACHE_FILE = "steps.parquet"
 LEGACY_CACHE_FILE = "steps.npz"  # harness before the Parquet cache: ignored, removed when run rewrites the cache
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: the seconds column's crc32 in the metadata
 _META_KEY = b"harness.steps"
 STEP_FIELDS = ("t", "epoch", "step", "seconds", "batch_size")
 
@@ -47,7 +51,17 @@ class JobData:
     batch_size), in the order they were written."""
 
     events: list[dict[str, Any]]
-    steps: dict[str, np.ndarray]
+    steps: Mapping[str, np.ndarray]
+    source: dict[str, Any] | None = None  # the stamp of the events file they came from (statistics' memo key)
+    seconds_crc: int | None = None        # zlib.crc32 of steps["seconds"]'s float64 bytes, where the cache holds it
+
+    def crc32_of_seconds(self, start: int) -> int:
+        """zlib.crc32(steps["seconds"] bytes, start), from the cached checksum when there is one (the
+        column is not read): crc32 is affine, so crc(B, s) = crc(B) ^ crc(zeros, s) ^ crc(zeros)."""
+        if self.seconds_crc is None:
+            return zlib.crc32(np.ascontiguousarray(self.steps["seconds"]).tobytes(), start)
+        zeros = bytes(8 * _step_count(self.steps))
+        return self.seconds_crc ^ zlib.crc32(zeros, start) ^ zlib.crc32(zeros)
 
     def first(self, kind: str) -> dict[str, Any] | None:
         return next((e for e in self.events if e.get("event") == kind), None)
@@ -147,6 +161,33 @@ def _numbers(steps: pa.Array) -> dict[str, np.ndarray]:
     return {**arrays, "_kept": kept}
 
 
+class _CachedColumns(Mapping[str, np.ndarray]):
+    """The step columns of a cache file, each read when first used (a warm compare needs one). Holds
+    the path, not an open file: a compare over thousands of jobs keeps no file descriptors."""
+
+    def __init__(self, path: Path, rows: int) -> None:
+        self._path = path
+        self.rows = rows
+        self._read: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._read:
+            if name not in STEP_FIELDS:
+                raise KeyError(name)
+            self._read[name] = pq.read_table(self._path, columns=[name])[name].to_numpy()
+        return self._read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(STEP_FIELDS)
+
+    def __len__(self) -> int:
+        return len(STEP_FIELDS)
+
+
+def _step_count(steps: Mapping[str, np.ndarray]) -> int:
+    return steps.rows if isinstance(steps, _CachedColumns) else len(steps["seconds"])
+
+
 def _is_step(event: dict[str, Any]) -> bool:
     return all(_is_number(event.get(name)) for name in STEP_FIELDS)
 
@@ -181,8 +222,9 @@ def _write(path: Path, data: JobData, stamp: dict[str, Any]) -> None:
     Silently skipped where not writable (a read-only store, a full disk): the cache is only a cache."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = json.dumps({**stamp, "events": data.events}, default=str)
         table = pa.table({name: np.asarray(data.steps[name], dtype=float) for name in STEP_FIELDS})
+        crc = zlib.crc32(table["seconds"].to_numpy().tobytes())
+        meta = json.dumps({**stamp, "seconds_crc": crc, "events": data.events}, default=str)
         table = table.replace_schema_metadata({_META_KEY: meta.encode()})
         tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
         pq.write_table(table, tmp, compression="none", use_dictionary=False)  # float columns: faster to write and read
@@ -197,12 +239,14 @@ def _write(path: Path, data: JobData, stamp: dict[str, Any]) -> None:
 def _read(path: Path, stamp: dict[str, Any]) -> JobData | None:
     """The cached JobData when the file exists and its stamp is exactly `stamp`, else None."""
     try:
-        handle = pq.ParquetFile(path)
-        meta = json.loads((handle.schema_arrow.metadata or {}).get(_META_KEY, b"null"))
+        with pq.ParquetFile(path) as handle:
+            schema, rows = handle.schema_arrow, handle.metadata.num_rows
+        meta = json.loads((schema.metadata or {}).get(_META_KEY, b"null"))
         if not isinstance(meta, dict) or any(meta.get(key) != value for key, value in stamp.items()):
             return None
-        table = handle.read(columns=list(STEP_FIELDS))
-        return JobData(list(meta["events"]), {name: table[name].to_numpy() for name in STEP_FIELDS})
+        if schema.names != list(STEP_FIELDS) or not isinstance(meta["seconds_crc"], int):
+            return None
+        return JobData(list(meta["events"]), _CachedColumns(path, rows), stamp, meta["seconds_crc"])
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
         return None  # absent, unreadable, another layout: parse again
 
@@ -216,6 +260,7 @@ def write_cache(job_dir: Path, data: JobData) -> None:
     except OSError:
         return
     _write(job_dir / CACHE_FILE, data, stamp)
+    data.source = stamp
     try:
         (job_dir / LEGACY_CACHE_FILE).unlink()
     except OSError:
@@ -228,6 +273,14 @@ def store(job_dir: Path) -> JobData:
     if not source.exists():
         return empty()
     data = parse_bytes(source.read_bytes())
+    write_cache(job_dir, data)
+    return data
+
+
+def store_events(job_dir: Path, events: Sequence[dict[str, Any]]) -> JobData:
+    """When a job ends, from the events the runner already holds (parsed from the lines it wrote to
+    job_dir/events.jsonl, which must be complete): cache them in its folder without reading the file."""
+    data = from_events(events)
     write_cache(job_dir, data)
     return data
 
@@ -246,4 +299,47 @@ def load(job_dir: Path) -> JobData:
             return data
     data = parse_bytes(source.read_bytes())
     _write(user_cache_path(job_dir), data, stamp)
+    data.source = stamp
     return data
+
+
+def _memo_path(key: dict[str, Any]) -> Path:
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "harness" / "statistics"
+    return root / f"{hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]}.json"
+
+
+def memo_key(datas: Sequence[JobData], **inputs: Any) -> dict[str, Any] | None:
+    """The key of a result computed from these jobs' stored steps and `inputs` (JSON values: a seed,
+    a version), or None when a job was not read from a stored events file (nothing to key it by)."""
+    if any(data.source is None for data in datas):
+        return None
+    return {"sources": [data.source for data in datas], **inputs}
+
+
+def recall(key: dict[str, Any] | None) -> Any:
+    """The value remembered under exactly `key`, or None (no key, not remembered, unreadable)."""
+    if key is None:
+        return None
+    try:
+        memo = json.loads(_memo_path(key).read_text())
+        return memo["value"] if memo["key"] == json.loads(json.dumps(key)) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remember(key: dict[str, Any] | None, value: Any) -> None:
+    """Keep `value` (JSON: floats round-trip exactly) under `key` in the user's cache; atomic,
+    skipped where not writable."""
+    if key is None:
+        return
+    path = _memo_path(key)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"key": key, "value": value}))
+        os.replace(tmp, path)
+    except (OSError, ValueError, TypeError):
+        try:
+            tmp.unlink()
+        except OSError:
+            pass

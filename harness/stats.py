@@ -1,4 +1,5 @@
-"""Pure statistics over step and epoch times. No I/O, no formatting: tested against hand values.
+"""Pure statistics over step and epoch times. No I/O (but code_version reading its own source), no
+formatting: tested against hand values.
 
 Warm-up rule: with more than one epoch, the whole first epoch is warm-up (graph building,
 autotuning); with a single epoch, its first `WARMUP_STEPS` steps are.
@@ -7,8 +8,13 @@ autotuning); with a single epoch, its first `WARMUP_STEPS` steps are.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+import inspect
 import math
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -231,6 +237,42 @@ def spread(draws, processes: int, center: float | None = None) -> Spread | None:
     if draws is None or len(draws) < 2 or np.any(np.asarray(draws) <= 0):
         return None
     return Spread(float(np.var(np.log(draws), ddof=1)), processes, center)
+
+
+def step_statistics(processes, seed: int) -> tuple[dict[str, Any], Spread | None]:
+    """Statistics over the steady steps of one side's processes ((seconds, samples) arrays, each
+    with steps): the pooled throughput, its two-level bootstrap interval, the spread between
+    processes, the pooled step-time median, p95 and outliers, and the side's log-scale Spread."""
+    seconds = np.concatenate([s for s, _ in processes])
+    samples = np.concatenate([n for _, n in processes])
+    estimate = float(samples.sum() / seconds.sum())
+    part = spread(two_level_draws(processes, seed=seed), len(processes))
+    low, high = log_interval(estimate, [part])
+    per_process = np.array([n.sum() / s.sum() for s, n in processes])
+    cv = float(per_process.std(ddof=1) / per_process.mean()) if per_process.size > 1 else None
+    flagged = int(outliers(seconds).sum())
+    p50, p95 = np.percentile(seconds, [50, 95])
+    return {
+        "samples_per_sec": estimate, "samples_per_sec_ci_low": low, "samples_per_sec_ci_high": high,
+        "processes": len(processes), "process_cv": cv,
+        "process_samples_per_sec_min": float(per_process.min()), "process_samples_per_sec_max": float(per_process.max()),
+        "step_seconds_median": float(p50), "step_seconds_p95": float(p95),
+        "steady_steps": int(seconds.size), "step_outliers": flagged, "step_outlier_share": flagged / seconds.size,
+    }, part
+
+
+def code_version(*functions: Callable[..., Any]) -> str:
+    """What remembered statistics were computed by: this module's source, its parameters as they are
+    now, numpy's version (its random streams) and the source of the callers' `functions`; any change
+    gives another version, so nothing computed by other code or parameters is reused."""
+    parameters = [WARMUP_STEPS, BOOTSTRAP_RESAMPLES, BOOTSTRAP_BLOCKS, OUTLIER_Z, CONFIDENCE,
+                  TWO_LEVEL_RESAMPLES, TWO_LEVEL_BLOCKS, _CHUNK, np.__version__]
+    return hashlib.sha1(repr([_sources(functions), parameters]).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _sources(functions: tuple[Callable[..., Any], ...]) -> str:
+    return "\0".join([inspect.getsource(sys.modules[__name__]), *map(inspect.getsource, functions)])
 
 
 def geometric_mean(values) -> float | None:

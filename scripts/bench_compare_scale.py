@@ -7,7 +7,8 @@ kept in --store and reused when it already has the runs), then times, in this pr
   cold   compare() parsing every events.jsonl (harness.jobdata's vectorised Arrow reader) and writing
          the Parquet step caches (read commands write them in the user's cache folder, here
          STORE/xdg-cache, never in the run folders)
-  warm   compare() again, reading the caches
+  warm   compare() again, reading the caches and the step statistics the cold pass remembered
+         (STORE/xdg-cache/harness/statistics)
   write  summary.json + summary.csv of the warm comparison
 A benchmark, not a test: it prints the numbers and asserts nothing.
 """
