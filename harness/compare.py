@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import envdiff, explain, jobdata, registry, stats
+from .comparison_row import ComparisonRow, RatioInterval
 from .results import StoredRun
 
 # scalar metrics taken from result.json, reduced over repeats to the median of the ok ones (the
@@ -31,13 +32,19 @@ Loader = Callable[[StoredRun, dict[str, Any]], jobdata.JobData]
 class Comparison:
     sides: list[str]                      # one name per run, baseline first
     runs: list[dict[str, Any]]            # run_id, target, status, created, emulated, price_usd per side
-    rows: list[dict[str, Any]]            # one per aligned job x side: metrics, ratios, facts
+    rows: list[ComparisonRow]             # one per aligned job x side: values, environment, ratios
     only_in: dict[str, list[str]]         # side -> labels of jobs no other side has
-    differences: dict[str, dict[str, list[Any]]] = dataclasses.field(default_factory=dict)  # label -> fact -> per side
+    differences: dict[str, dict[str, list[Any]]] = dataclasses.field(default_factory=dict)  # label -> environment name -> per side
     withheld: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # speed ratios refused, and why
     forced: bool = False                  # --force: ratios computed despite the blockers
     noise: float = stats.NOISE            # significance: the interval must exclude 1 by more than this
     confidence: float = stats.CONFIDENCE  # of every interval
+
+    def to_json(self) -> dict[str, Any]:
+        """summary.json's object: every field, each row flat (shared with this comparison, not copied)."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        data["rows"] = [row.to_json() for row in self.rows]
+        return data
 
 
 def side_names(runs: list[StoredRun]) -> list[str]:
@@ -65,34 +72,23 @@ def steady_mask(epoch: np.ndarray) -> np.ndarray:
 
 
 def _step_statistics(datas: list[jobdata.JobData], seed: int) -> tuple[dict[str, Any], stats.Spread | None]:
-    """Statistics over the steady steps of every ok repeat (one process each): the pooled
-    throughput, its two-level bootstrap interval (processes, then blocks of steps), the spread
-    between processes, and the side's log-scale Spread for the ratios."""
+    """Statistics over the steady steps of every ok repeat (one process each): stats.step_statistics.
+    Remembered for stored jobs under their stamps, the seed and the statistics' code version
+    (jobdata.recall), so a warm compare reads no steps (docs/performance.md)."""
+    key = jobdata.memo_key(datas, seed=seed, version=stats.code_version(_step_statistics, steady_mask))
+    remembered = jobdata.recall(key)
+    if remembered is not None:
+        values, part = remembered
+        return values, stats.Spread(**part) if part else None
     processes = []
     for data in datas:
         mask = steady_mask(data.steps["epoch"])
         seconds, samples = data.steps["seconds"][mask], data.steps["batch_size"][mask]
         if seconds.size and seconds.sum() > 0:
             processes.append((seconds, samples))
-    if not processes:
-        return {}, None
-    seconds = np.concatenate([s for s, _ in processes])
-    samples = np.concatenate([n for _, n in processes])
-    estimate = float(samples.sum() / seconds.sum())
-    draws = stats.two_level_draws(processes, seed=seed)
-    part = stats.spread(draws, len(processes))
-    low, high = stats.log_interval(estimate, [part])
-    per_process = np.array([n.sum() / s.sum() for s, n in processes])
-    cv = float(per_process.std(ddof=1) / per_process.mean()) if per_process.size > 1 else None
-    flagged = int(stats.outliers(seconds).sum())
-    p50, p95 = np.percentile(seconds, [50, 95])
-    return {
-        "samples_per_sec": estimate, "samples_per_sec_ci_low": low, "samples_per_sec_ci_high": high,
-        "processes": len(processes), "process_cv": cv,
-        "process_samples_per_sec_min": float(per_process.min()), "process_samples_per_sec_max": float(per_process.max()),
-        "step_seconds_median": float(p50), "step_seconds_p95": float(p95),
-        "steady_steps": int(seconds.size), "step_outliers": flagged, "step_outlier_share": flagged / seconds.size,
-    }, part
+    values, spread = stats.step_statistics(processes, seed) if processes else ({}, None)
+    jobdata.remember(key, [values, dataclasses.asdict(spread) if spread else None])
+    return values, spread
 
 
 def _median_metrics(ok: list[dict[str, Any]]) -> dict[str, Any]:
@@ -109,7 +105,7 @@ def _seed(key: str, results: list[dict[str, Any]], datas: list[jobdata.JobData])
     independent ones."""
     seed = zlib.crc32(key.encode())
     for data in datas:
-        seed = zlib.crc32(np.ascontiguousarray(data.steps["seconds"]).tobytes(), seed)
+        seed = data.crc32_of_seconds(seed)  # from the cache's checksum where it has one
     for result in results:
         seed = zlib.crc32(json.dumps(result["metrics"], sort_keys=True, default=str).encode(), seed)
     return seed
@@ -120,15 +116,22 @@ SPREAD_OF = {"throughput_ratio": "samples_per_sec", "perf_per_dollar_ratio": "sa
              **{ratio: metric for ratio, metric in TIME_RATIOS.items()}, "samples_per_joule_ratio": "samples_per_joule"}
 
 
-def significance_name(ratio: str) -> str:
-    """throughput_ratio -> throughput_significant (the name summary.json has always used)."""
-    return ratio.removesuffix("_ratio") + "_significant"
+@dataclasses.dataclass
+class _Side:
+    """One job on one side before it meets the baseline: ComparisonRow's parts, and the log-scale
+    Spread of each metric a ratio is taken of (None where it has none: one process and no steps)."""
+
+    status: str
+    repeats: int
+    repeats_ok: int
+    measured: dict[str, Any]
+    environment: dict[str, Any]
+    explanation: dict[str, Any]
+    spreads: dict[str, stats.Spread | None]
 
 
-def _aggregate(run: StoredRun, results: list[dict[str, Any]], load: Loader,
-               noise: float) -> tuple[dict[str, Any], dict[str, stats.Spread | None]]:
-    """One row of values over repeats, the job's facts, and the log-scale Spread of each metric
-    a ratio is taken of (None where it has none: one process and no steps)."""
+def _aggregate(run: StoredRun, results: list[dict[str, Any]], load: Loader, noise: float) -> _Side:
+    """One side's values over repeats, the environment the job ran in, its explanation and Spreads."""
     ok = [r for r in results if r["status"] == "ok"]
     values: dict[str, Any] = {"status": "ok" if ok else results[0]["status"], "repeats": len(results),
                               "repeats_ok": len(ok), "samples_per_sec_ci_low": None, "samples_per_sec_ci_high": None,
@@ -160,9 +163,10 @@ def _aggregate(run: StoredRun, results: list[dict[str, Any]], load: Loader,
     values["samples_per_sec_per_usd"] = (values["samples_per_sec"] / price
                                          if price and values["samples_per_sec"] is not None else None)
     reference = (ok or results)[0]
-    facts = envdiff.job_facts(run.manifest, reference, datas[0] if datas else load(run, reference))
-    explained = explain.side_fields(run.manifest, results, datas, {**values, **facts})
-    return {**values, **facts, **explained}, spreads
+    environment = envdiff.job_environment(run.manifest, reference, datas[0] if datas else load(run, reference))
+    explanation = explain.side_fields(run.manifest, results, datas, {**values, **environment})
+    counts = {name: values.pop(name) for name in ("status", "repeats", "repeats_ok")}
+    return _Side(**counts, measured=values, environment=environment, explanation=explanation, spreads=spreads)
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:
@@ -171,23 +175,24 @@ def _ratio(value: float | None, base: float | None) -> float | None:
     return value / base
 
 
-def _ratio_intervals(row: dict[str, Any], spreads, base_spreads, noise: float) -> dict[str, Any]:
+def _ratio_intervals(ratios: dict[str, float | None], spreads, base_spreads, noise: float) -> dict[str, RatioInterval]:
     """Each ratio's interval from both sides' Spreads, and its significance against the noise
     band (stats.significant); the baseline's own row has none."""
     found = {}
     for ratio, metric in SPREAD_OF.items():
         low = high = None
-        if spreads is not None and row.get(ratio) is not None:
+        value = ratios.get(ratio)
+        if spreads is not None and value is not None:
             parts = [spreads.get(metric), base_spreads.get(metric)]
             # a metric with one value per repeat: the interval is that of the ratio of geometric means
             # (what its draws resample), whose sampling error is smaller than the medians' ratio's
             center = (parts[0].center / parts[1].center if all(p is not None and p.center for p in parts)
-                      else row[ratio])
-            if ratio == "perf_per_dollar_ratio" and center != row[ratio]:
-                center *= row[ratio] / row["throughput_ratio"]
+                      else value)
+            throughput = ratios["throughput_ratio"]  # never None where perf_per_dollar_ratio is not
+            if ratio == "perf_per_dollar_ratio" and center != value and throughput is not None:
+                center *= value / throughput
             low, high = stats.log_interval(center, parts)
-        found.update({f"{ratio}_ci_low": low, f"{ratio}_ci_high": high,
-                      significance_name(ratio): stats.significant(low, high, noise)})
+        found[ratio] = RatioInterval(low, high, stats.significant(low, high, noise))
     return found
 
 
@@ -212,29 +217,31 @@ def compare(runs: list[StoredRun], force: bool = False, load: Loader = load_job,
     rows, differences, withheld = [], {}, []
     for key in shared:
         aggregated = [_aggregate(run, side[key], load, noise) for run, side in zip(runs, grouped_by_side)]
-        facts = [{name: values[name] for name in envdiff.FACTS} for values, _ in aggregated]
-        differs = envdiff.differences(facts)
+        differs = envdiff.differences([side.environment for side in aggregated])
         if differs:
             differences[labels[key]] = differs
-        base, base_spreads = aggregated[0]
-        for index, (name, run, (values, spreads)) in enumerate(zip(sides, runs, aggregated)):
-            row = {"key": key, "label": labels[key], "side": name, "target": run.target, "run_id": run.run_id,
-                   **values, "differs": ", ".join(differs)}
-            blockers = envdiff.speed_blockers(base, values)
-            row["ratio_withheld"] = "; ".join(blockers) if blockers and not force else None
+        base = aggregated[0]
+        for index, (name, run, side) in enumerate(zip(sides, runs, aggregated)):
+            blockers = envdiff.speed_blockers(base.environment, side.environment)
             if blockers and not force and index > 0:
                 withheld.append({"label": labels[key], "side": name, "reasons": blockers})
             comparable = not blockers or force
-            row.update({ratio: _ratio(values[metric], base[metric]) if comparable else None
-                        for ratio, metric in RATIOS.items()})
-            row.update(_ratio_intervals(row, spreads if index else None, base_spreads, noise))
+            ratios = {ratio: _ratio(side.measured[metric], base.measured[metric]) if comparable else None
+                      for ratio, metric in RATIOS.items()}
+            row = ComparisonRow(key=key, label=labels[key], side=name, target=run.target, run_id=run.run_id,
+                                status=side.status, repeats=side.repeats, repeats_ok=side.repeats_ok,
+                                measured=side.measured, environment=side.environment, explanation=side.explanation,
+                                differs=", ".join(differs),
+                                ratio_withheld="; ".join(blockers) if blockers and not force else None, ratios=ratios,
+                                intervals=_ratio_intervals(ratios, side.spreads if index else None, base.spreads,
+                                                           noise))
             rows.append(row)
             # the baseline's own row gets no verdict; a lone run's is about itself
-            row.update(explain.against(row, rows[-1 - index] if len(runs) > 1 else None))
-    run_facts = [{"side": name, "run_id": run.run_id, "target": run.target, "status": run.status,
+            row.explanation.update(explain.against(row, rows[-1 - index] if len(runs) > 1 else None))
+    run_sides = [{"side": name, "run_id": run.run_id, "target": run.target, "status": run.status,
                   "created": run.manifest.get("created"), "emulated": bool(run.manifest.get("emulated")),
                   "imported": bool(run.manifest.get("imported")),
                   "price_usd": run.manifest.get("target", {}).get("price_usd"),
                   "notes": run.manifest.get("target", {}).get("notes")}
                  for name, run in zip(sides, runs)]
-    return Comparison(sides, run_facts, rows, only_in, differences, withheld, force, noise, stats.CONFIDENCE)
+    return Comparison(sides, run_sides, rows, only_in, differences, withheld, force, noise, stats.CONFIDENCE)

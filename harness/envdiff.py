@@ -10,9 +10,10 @@ from typing import Any
 
 from .jobdata import JobData
 
-FACTS = ("python", "tf", "keras", "cuda", "device", "batch_size", "image_size", "dataset", "dataset_size",
+# what a job ran with: the environment whose differences compare shows beside the numbers
+ENVIRONMENT = ("python", "tf", "keras", "cuda", "device", "batch_size", "image_size", "dataset", "dataset_size",
          "power_mode", "emulated")
-# facts whose difference makes a speed ratio meaningless: they refuse it unless --force
+# environment entries whose difference makes a speed ratio meaningless: they refuse it unless --force
 SPEED_BLOCKERS = ("emulated", "dataset", "dataset_size")
 
 
@@ -35,8 +36,8 @@ def _power_mode(result: dict[str, Any], environment: dict[str, Any], manifest: d
     return f"{mode}, jetson_clocks {'on' if clocks else 'off'}"
 
 
-def job_facts(manifest: dict[str, Any], result: dict[str, Any], data: JobData) -> dict[str, Any]:
-    """The facts of one job result; None where not recorded."""
+def job_environment(manifest: dict[str, Any], result: dict[str, Any], data: JobData) -> dict[str, Any]:
+    """The environment one job result ran in (ENVIRONMENT's names); None where not recorded."""
     start = data.first("start") or {}
     dataset = data.first("dataset") or {}
     environment = start.get("environment") or {}
@@ -59,10 +60,10 @@ def job_facts(manifest: dict[str, Any], result: dict[str, Any], data: JobData) -
     }
 
 
-def differences(facts: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """fact -> its value on each side, for the facts that are not the same on every side."""
-    return {name: [side.get(name) for side in facts] for name in FACTS
-            if len({repr(side.get(name)) for side in facts}) > 1}
+def differences(environments: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """name -> its value on each side, for the environment entries that are not the same on every side."""
+    return {name: [side.get(name) for side in environments] for name in ENVIRONMENT
+            if len({repr(side.get(name)) for side in environments}) > 1}
 
 
 def speed_blockers(baseline: dict[str, Any], side: dict[str, Any]) -> list[str]:

@@ -9,10 +9,14 @@ that cannot be known is None, and `explain_missing` says why; nothing is guessed
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import jobdata, peaks, registry, stats
+
+if TYPE_CHECKING:
+    from .comparison_row import ComparisonRow
 
 LOW_SHARE = 0.05    # under this share of peak on every side, the GPU's arithmetic does not set the pace
 CLOSE = 1.25        # a measured ratio within this factor of a peak ratio is "close" to it
@@ -155,22 +159,24 @@ def side_fields(manifest: dict[str, Any], results: list[dict[str, Any]], datas: 
     return fields
 
 
-def _peak_of(row: dict[str, Any], name: str) -> float | None:
+def _peak_of(row: ComparisonRow, name: str) -> float | None:
     """The row's peak compute (of the precision it trained in) or bandwidth; None where its peaks
     do not apply (unknown device, a job on the CPU)."""
-    peak = peaks.get(row["device_model"]) if row.get("device_model") else None
-    if peak is None or row.get("peak_flops_per_sec") is None:
+    model = row.explanation.get("device_model")
+    peak = peaks.get(model) if model else None
+    if peak is None or row.explanation.get("peak_flops_per_sec") is None:
         return None
     if name == "compute":
-        return peak.fp16_tflops if row.get("precision") == "mixed fp16" and peak.fp16_tflops else peak.fp32_tflops
+        mixed = row.explanation.get("precision") == "mixed fp16"
+        return peak.fp16_tflops if mixed and peak.fp16_tflops else peak.fp32_tflops
     return peak.bandwidth_gbs
 
 
-def against(row: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
+def against(row: ComparisonRow, base: ComparisonRow | None) -> dict[str, Any]:
     """The peak ratios of `row` over the baseline's, and the verdict (the baseline row of a
     comparison with other sides has none: each other side's verdict speaks for both)."""
     found: dict[str, Any] = {"peak_compute_ratio": None, "bandwidth_ratio": None, "verdict": None}
-    missing = dict(row.get("explain_missing") or {})
+    missing = dict(row.explanation.get("explain_missing") or {})
     if base is not None and base is not row:
         for field, which in (("peak_compute_ratio", "compute"), ("bandwidth_ratio", "bandwidth")):
             mine, theirs = _peak_of(row, which), _peak_of(base, which)
@@ -178,9 +184,9 @@ def against(row: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
                 found[field] = mine / theirs
             else:
                 missing[field] = "no GPU peak for " + " or ".join(
-                    s["side"] for s, peak in ((base, theirs), (row, mine)) if not peak)
+                    s.side for s, peak in ((base, theirs), (row, mine)) if not peak)
     if base is not row:
-        found["verdict"] = verdict({**row, **found}, base)
+        found["verdict"] = verdict(dataclasses.replace(row, explanation={**row.explanation, **found}), base)
     found["explain_missing"] = missing
     return found
 
@@ -197,20 +203,20 @@ def _close(a: float, b: float) -> bool:
     return abs(math.log(a / b)) <= math.log(CLOSE)
 
 
-def _pace(row: dict[str, Any], base: dict[str, Any] | None) -> str:
+def _pace(row: ComparisonRow, base: ComparisonRow | None) -> str:
     """What sets the pace, from the shares of peak and the ratios."""
     sides = [s for s in (base, row) if s is not None]
-    shares = [s.get("peak_share") for s in sides]
-    input_bound = [s["side"] for s in sides if s.get("input_bound")]
-    measured = row.get("throughput_ratio") if base is not None else None
-    compute, bandwidth = row.get("peak_compute_ratio"), row.get("bandwidth_ratio")
+    shares = [s.value("peak_share") for s in sides]
+    input_bound = [s.side for s in sides if s.value("input_bound")]
+    measured = row.ratios.get("throughput_ratio") if base is not None else None
+    compute, bandwidth = row.value("peak_compute_ratio"), row.value("bandwidth_ratio")
     sentences = []
     known = [share for share in shares if share is not None]
     if len(known) == len(shares):
-        reach = ", ".join(f"{_pct(s['peak_share'])} on {s['side']}" for s in sides)
+        reach = ", ".join(f"{_pct(s.value('peak_share'))} on {s.side}" for s in sides)
         if max(known) < LOW_SHARE:
             ceiling = math.ceil(max(known) * 100)
-            who = "Both sides reach" if len(sides) == 2 else f"{sides[0]['side']} reaches"
+            who = "Both sides reach" if len(sides) == 2 else f"{sides[0].side} reaches"
             sentences.append(f"{who} under {ceiling}% of FP32 peak ({reach})")
             if input_bound:
                 sentences.append(f"the input pipeline, not the GPU, sets the pace on {' and '.join(input_bound)}")
@@ -223,13 +229,14 @@ def _pace(row: dict[str, Any], base: dict[str, Any] | None) -> str:
             return "; ".join(sentences)
         sentences.append(f"Share of FP32 peak: {reach}")
     elif any(share is not None for share in shares):
-        known = [s for s in sides if s.get("peak_share") is not None]
-        sentences.append("Share of FP32 peak: " + ", ".join(f"{_pct(s['peak_share'])} on {s['side']}" for s in known)
+        known_sides = [s for s in sides if s.value("peak_share") is not None]
+        sentences.append("Share of FP32 peak: " + ", ".join(f"{_pct(s.value('peak_share'))} on {s.side}"
+                                                          for s in known_sides)
                          + "; unknown elsewhere")
     else:
         reasons = []
         for s in sides:
-            missing = s.get("explain_missing") or {}
+            missing = s.explanation.get("explain_missing") or {}
             for field in ("flops_per_sample", "device_model", "peak_share"):
                 if missing.get(field) and missing[field] not in reasons:
                     reasons.append(missing[field])
@@ -251,36 +258,37 @@ def _pace(row: dict[str, Any], base: dict[str, Any] | None) -> str:
     return "; ".join(sentences)
 
 
-def _warmup(row: dict[str, Any], base: dict[str, Any] | None) -> str | None:
+def _warmup(row: ComparisonRow, base: ComparisonRow | None) -> str | None:
     """Why the total speed-up differs from the steady one, when the warm-up shares say so: only
     where the identity total = steady x (1 - w) / (1 - w_base) holds (within CLOSE_TOTAL), which
     it does when both sides trained the same samples."""
-    if base is None or not row.get("total_time_ratio") or not row.get("throughput_ratio"):
+    total_ratio, steady = row.ratios.get("total_time_ratio"), row.ratios.get("throughput_ratio")
+    if base is None or not total_ratio or not steady:
         return None
-    mine, theirs = row.get("warmup_share"), base.get("warmup_share")
+    mine, theirs = row.value("warmup_share"), base.value("warmup_share")
     if mine is None or theirs is None or abs(mine - theirs) < WARMUP_GAP or theirs >= 1:
         return None
-    total, steady = 1 / row["total_time_ratio"], row["throughput_ratio"]
+    total = 1 / total_ratio
     if abs(math.log(steady * (1 - mine) / (1 - theirs) / total)) > math.log(CLOSE_TOTAL):
         return None
-    return (f"Time outside the steady rate (warm-up, validation) is {_pct(theirs)} of {base['side']}'s training "
-            f"and {_pct(mine)} of {row['side']}'s, which is why the total speed-up ({_x(total)}) differs from the "
+    return (f"Time outside the steady rate (warm-up, validation) is {_pct(theirs)} of {base.side}'s training "
+            f"and {_pct(mine)} of {row.side}'s, which is why the total speed-up ({_x(total)}) differs from the "
             f"steady one ({_x(steady)})")
 
 
-def _throttling(row: dict[str, Any], base: dict[str, Any] | None) -> str | None:
-    hot = [s for s in (base, row) if s is not None and (s.get("throttled_share") or 0) > THROTTLED]
+def _throttling(row: ComparisonRow, base: ComparisonRow | None) -> str | None:
+    hot = [s for s in (base, row) if s is not None and (s.value("throttled_share") or 0) > THROTTLED]
     if not hot:
         return None
     parts = []
     for s in hot:
-        clocks = (f", clocks {s['clock_min_mhz']:.0f}-{s['clock_max_mhz']:.0f} MHz"
-                  if s.get("clock_min_mhz") is not None else "")
-        parts.append(f"{s['side']} in {_pct(s['throttled_share'])} of its samples{clocks}")
+        low, high = s.value("clock_min_mhz"), s.value("clock_max_mhz")
+        clocks = f", clocks {low:.0f}-{high:.0f} MHz" if low is not None else ""
+        parts.append(f"{s.side} in {_pct(s.value('throttled_share'))} of its samples{clocks}")
     return "Throttled: " + "; ".join(parts)
 
 
-def verdict(row: dict[str, Any], base: dict[str, Any] | None) -> str:
+def verdict(row: ComparisonRow, base: ComparisonRow | None) -> str:
     """One paragraph: what sets the pace, then warm-up and throttling where they matter."""
     sentences = [_pace(row, base), _warmup(row, base), _throttling(row, base)]
     text = ". ".join(s for s in sentences if s)

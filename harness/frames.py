@@ -17,6 +17,7 @@ from . import jobdata
 from .report.tables import run_rows
 from .results import find_run, iter_runs
 from .telemetry.base import TELEMETRY_FILE
+from .telemetry.reader import read_telemetry_frame
 
 
 def results_frame(results_dir: str | Path) -> pd.DataFrame:
@@ -54,6 +55,6 @@ _INTEGER = ("epoch", "step", "batch_size")  # whole numbers in the events, as js
 
 def telemetry_frame(results_dir: str | Path, run_id: str) -> pd.DataFrame:
     """Every telemetry sample of a run, tidy: t, wall_time, source, metric, value, key, label."""
-    frames = [pd.read_csv(path).assign(key=result["key"], label=result["label"], repeat=result["repeat"])
+    frames = [read_telemetry_frame(path).assign(key=result["key"], label=result["label"], repeat=result["repeat"])
               for result, path in _job_files(results_dir, run_id, TELEMETRY_FILE) if path.exists()]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

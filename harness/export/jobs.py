@@ -1,19 +1,19 @@
-"""What the exporters read: each stored job result with its events and telemetry (read only)."""
+"""What the exporters read: each stored job result with its events (harness.jobdata, through its
+step cache) and telemetry (harness.telemetry.reader), read only."""
 
 from __future__ import annotations
 
 import bisect
-import csv
 import dataclasses
-import json
 import math
 from pathlib import Path
 from typing import Any, Iterator
 
+from .. import jobdata
 from ..results import StoredRun
 from ..telemetry.base import TELEMETRY_FILE
+from ..telemetry.reader import read_telemetry
 
-EVENTS_FILE = "events.jsonl"
 GRAPH_FILE = Path("export") / "output_graph.pb"  # benchmarks/jobs/retrain.py's frozen export
 
 
@@ -21,7 +21,7 @@ GRAPH_FILE = Path("export") / "output_graph.pb"  # benchmarks/jobs/retrain.py's 
 class Job:
     run: StoredRun
     result: dict[str, Any]
-    events: list[dict[str, Any]]
+    data: jobdata.JobData
     telemetry: list[dict[str, Any]]  # t, wall_time, source, metric, value (float)
 
     @property
@@ -29,8 +29,16 @@ class Job:
         return self.run.path / self.result["dir"]
 
     @property
-    def steps(self) -> list[dict[str, Any]]:
-        return [e for e in self.events if e.get("event") == "step"]
+    def events(self) -> list[dict[str, Any]]:
+        """The events other than steps that have a kind and a time on the events' clock (the ones
+        an exporter can date)."""
+        return [e for e in self.data.events if isinstance(e.get("event"), str) and _is_time(e.get("t"))]
+
+    @property
+    def steps(self) -> list[dict[str, float]]:
+        """Each step as t, epoch, step, seconds, batch_size (floats), in order."""
+        columns = [self.data.steps[name].tolist() for name in jobdata.STEP_FIELDS]
+        return [dict(zip(jobdata.STEP_FIELDS, values)) for values in zip(*columns)]
 
     def wall_offset(self) -> float | None:
         """wall_time - t (the telemetry rows carry both clocks), to date events in Unix time."""
@@ -42,46 +50,14 @@ class Job:
         return path if path.is_file() else None
 
 
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def read_events(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    events = []
-    with open(path) as handle:
-        for line in handle:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue  # a torn last line of a killed job
-            if isinstance(event, dict) and isinstance(event.get("event"), str) and _number(event.get("t")) is not None:
-                events.append(event)
-    return events
-
-
-def read_telemetry(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    with open(path, newline="") as handle:
-        for row in csv.DictReader(handle):
-            t, wall, value = _number(row.get("t")), _number(row.get("wall_time")), _number(row.get("value"))
-            if None not in (t, wall, value) and row.get("source") and row.get("metric"):
-                rows.append({"t": t, "wall_time": wall, "source": row["source"], "metric": row["metric"],
-                             "value": value})
-    return rows
-
-
 def jobs_of(run: StoredRun) -> Iterator[Job]:
     for result in run.results:
         folder = run.path / result["dir"]
-        yield Job(run, result, read_events(folder / EVENTS_FILE), read_telemetry(folder / TELEMETRY_FILE))
+        yield Job(run, result, jobdata.load(folder), read_telemetry(folder / TELEMETRY_FILE))
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def step_axis(steps: list[dict[str, Any]]):

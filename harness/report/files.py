@@ -3,7 +3,6 @@ same for one run (a comparison with one side) plus report.csv (one row per job r
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ..compare import Comparison, compare
+from ..comparison_row import ComparisonRow
 from ..errors import EnvironmentFailure, UsageError
 from ..results import DISK_ERRNOS, StoredRun
 from . import plots
@@ -31,14 +31,14 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
+def _flat(row: ComparisonRow) -> dict[str, Any]:
     """A row for summary.csv: explain_missing ({field: reason}) as 'field: reason; ...'."""
-    missing = row.get("explain_missing") or {}
-    return {**row, "explain_missing": "; ".join(f"{k}: {v}" for k, v in missing.items()) or None}
+    missing = row.explanation.get("explain_missing") or {}
+    return {**row.to_json(), "explain_missing": "; ".join(f"{k}: {v}" for k, v in missing.items()) or None}
 
 
 def summary_json(comparison: Comparison) -> str:
-    return json.dumps(_finite(dataclasses.asdict(comparison)), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    return json.dumps(_finite(comparison.to_json()), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def _errors(runs: list[StoredRun]) -> dict[str, str]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import registry
 from ..compare import Comparison
+from ..comparison_row import ComparisonRow
 from . import words
 from .tables import (compare_columns, display_rows, explanation_columns, explanation_rows, formatted,
                      missing_reasons, verdicts)
@@ -21,15 +22,19 @@ def markdown_table(header: list[str], body: list[list[str]]) -> str:
 def statistics_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     """The spread between processes per job and side: what the intervals rest on."""
     header = ["job", "side", "repeats ok", "interval", "process cv", "process samples/s min-max", "repeats needed"]
-    body = [[row["label"], str(row["side"]), f"{row.get('repeats_ok', 0)}/{row.get('repeats', 0)}",
-             row.get("interval_scope") or "none",
-             registry.fmt("process_cv", row.get("process_cv")),
-             "-" if row.get("process_samples_per_sec_min") is None
-             else (f"{registry.fmt('process_samples_per_sec_min', row['process_samples_per_sec_min'])}-"
-                   f"{registry.fmt('process_samples_per_sec_max', row['process_samples_per_sec_max'])}"),
-             registry.fmt("repeats_needed", row.get("repeats_needed"))]
+    body = [[row.label, str(row.side), f"{row.repeats_ok}/{row.repeats}", row.value("interval_scope") or "none",
+             registry.fmt("process_cv", row.value("process_cv")), _process_range(row),
+             registry.fmt("repeats_needed", row.value("repeats_needed"))]
             for row in comparison.rows]
     return header, body
+
+
+def _process_range(row: ComparisonRow) -> str:
+    """'812.3-845.0': the slowest and fastest process's samples/s."""
+    low, high = row.value("process_samples_per_sec_min"), row.value("process_samples_per_sec_max")
+    if low is None:
+        return "-"
+    return f"{registry.fmt('process_samples_per_sec_min', low)}-{registry.fmt('process_samples_per_sec_max', high)}"
 
 
 def _statistics_section(comparison: Comparison) -> list[str]:
@@ -78,8 +83,8 @@ def _differences_section(comparison: Comparison) -> list[str]:
             return []
         return [("Environment: the same on every side (TF, Keras, CUDA, Python, batch size, image size, "
                  "dataset, device, power mode, emulation).")]
-    body = [[label, fact, *(str(v) for v in values)]
-            for label, facts in comparison.differences.items() for fact, values in facts.items()]
+    body = [[label, name, *(str(v) for v in values)]
+            for label, environment in comparison.differences.items() for name, values in environment.items()]
     return ["## Environment differences", "", markdown_table(["job", "fact", *comparison.sides], body)]
 
 

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from .. import jobdata, registry
-from ..compare import Comparison, load_job, significance_name, steady_mask
+from ..compare import Comparison, load_job, steady_mask
 from ..results import StoredRun
 from ..telemetry.base import TELEMETRY_FILE
+from ..telemetry.reader import read_telemetry_frame
 
 MAX_JOBS = 6  # per-job figures beyond this would bury the report; the tables still have every job
 # telemetry series (registry.SERIES) worth a panel, in order of interest; whatever else exists is ignored
@@ -49,8 +50,8 @@ def collect(comparison: Comparison, runs: list[StoredRun]) -> list[Series]:
     by_side = dict(zip(comparison.sides, runs))
     found = []
     for row in comparison.rows:
-        run = by_side[row["side"]]
-        results = [r for r in run.results if r["key"] == row["key"] and r["status"] == "ok"]
+        run = by_side[row.side]
+        results = [r for r in run.results if r["key"] == row.key and r["status"] == "ok"]
         datas = [load_job(run, r) for r in results]
         steady = [d.steps["seconds"][steady_mask(d.steps["epoch"])] for d in datas]
         warmup = [d.steps["seconds"][~steady_mask(d.steps["epoch"])] for d in datas]
@@ -58,10 +59,8 @@ def collect(comparison: Comparison, runs: list[StoredRun]) -> list[Series]:
         start = data.first("start")
         telemetry = pd.DataFrame()
         if results and "dir" in results[0]:
-            path = Path(run.path) / results[0]["dir"] / TELEMETRY_FILE
-            if path.exists():
-                telemetry = pd.read_csv(path)
-        found.append(Series(row["side"], row["label"], np.concatenate(steady) if steady else np.zeros(0),
+            telemetry = read_telemetry_frame(Path(run.path) / results[0]["dir"] / TELEMETRY_FILE)
+        found.append(Series(row.side, row.label, np.concatenate(steady) if steady else np.zeros(0),
                             data.epochs, start.get("t") if start else None, telemetry,
                             np.concatenate(warmup) if warmup else np.zeros(0), data.steps["t"], data.steps["seconds"]))
     return found
@@ -75,7 +74,7 @@ def _png(figure) -> bytes:
 
 
 def _labels(comparison: Comparison) -> list[str]:
-    return list(dict.fromkeys(row["label"] for row in comparison.rows))
+    return list(dict.fromkeys(row.label for row in comparison.rows))
 
 
 def _colors(comparison: Comparison) -> dict[str, Any]:
@@ -85,15 +84,15 @@ def _colors(comparison: Comparison) -> dict[str, Any]:
 
 def throughput(comparison: Comparison) -> tuple[str, bytes, str] | None:
     labels, colors = _labels(comparison), _colors(comparison)
-    if not any(row.get("samples_per_sec") for row in comparison.rows):
+    if not any(row.value("samples_per_sec") for row in comparison.rows):
         return None
     width = 0.8 / len(comparison.sides)
     figure, axes = plt.subplots(figsize=(max(6, 1.2 * len(labels) * len(comparison.sides)), 4))
     for i, side in enumerate(comparison.sides):
-        rows = {row["label"]: row for row in comparison.rows if row["side"] == side}
-        values = [rows[label].get("samples_per_sec") or 0.0 for label in labels]
-        low = [v - (rows[label].get("samples_per_sec_ci_low") or v) for label, v in zip(labels, values)]
-        high = [(rows[label].get("samples_per_sec_ci_high") or v) - v for label, v in zip(labels, values)]
+        rows = {row.label: row for row in comparison.rows if row.side == side}
+        values = [rows[label].value("samples_per_sec") or 0.0 for label in labels]
+        low = [v - (rows[label].value("samples_per_sec_ci_low") or v) for label, v in zip(labels, values)]
+        high = [(rows[label].value("samples_per_sec_ci_high") or v) - v for label, v in zip(labels, values)]
         axes.bar(np.arange(len(labels)) + i * width, values, width, yerr=[low, high], capsize=3,
                  label=side, color=colors[side])
     axes.set_xticks(np.arange(len(labels)) + width * (len(comparison.sides) - 1) / 2, labels, rotation=20, ha="right")
@@ -113,22 +112,21 @@ def ratios(comparison: Comparison) -> tuple[str, bytes, str] | None:
     on a log axis (18x and 1.02x both readable); hollow markers: not significant."""
     points = []
     for row in comparison.rows:
-        if row["side"] == comparison.sides[0]:
+        if row.side == comparison.sides[0]:
             continue
         for name, words in RATIO_PLOT:
-            value, low, high = row.get(name), row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high")
+            value, (low, high) = row.ratios.get(name), (row.interval(name).low, row.interval(name).high)
             if value is None or value <= 0:
                 continue
             if registry.better(name) == registry.LOWER:
                 value, low, high = 1 / value, (1 / high if high else None), (1 / low if low else None)
-            significant = row.get(significance_name(name))
-            points.append((f"{row['side']}: {row['label']}\n{words}", value, low, high, row["side"], significant))
+            points.append((f"{row.side}: {row.label}\n{words}", value, low, high, row.side, row.significant(name)))
     if not points:
         return None
     colors = _colors(comparison)
     figure, axes = plt.subplots(figsize=(7.5, 0.45 * len(points) + 1.2))
     for i, (name, value, low, high, side, significant) in enumerate(points):
-        error = [[value - low], [high - value]] if low is not None else None
+        error = [[value - low], [high - value]] if low is not None and high is not None else None
         axes.errorbar([value], [i], xerr=error, fmt="o", capsize=3, color=colors[side],
                       mfc=colors[side] if significant else "white")
     axes.axvline(1.0, color="#444", lw=0.8)
@@ -251,13 +249,13 @@ def accuracy(comparison: Comparison, series: list[Series]) -> tuple[str, bytes, 
 
 
 def energy(comparison: Comparison) -> tuple[str, bytes, str] | None:
-    rows = [row for row in comparison.rows if row.get("energy_per_sample_j") is not None]
+    rows = [row for row in comparison.rows if row.value("energy_per_sample_j") is not None]
     if not rows:
         return None
     colors = _colors(comparison)
     figure, axes = plt.subplots(figsize=(7, 3.6))
-    names = [f"{row['side']}\n{row['label']}" for row in rows]
-    axes.bar(names, [row["energy_per_sample_j"] for row in rows], color=[colors[row["side"]] for row in rows])
+    names = [f"{row.side}\n{row.label}" for row in rows]
+    axes.bar(names, [row.value("energy_per_sample_j") for row in rows], color=[colors[row.side] for row in rows])
     axes.set_ylabel("energy per sample, J")
     axes.tick_params(axis="x", labelsize=7)
     return ("Energy per sample", _png(figure), "Net of the idle baseline where the sampler measured one.")

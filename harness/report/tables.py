@@ -10,6 +10,7 @@ from rich.table import Table
 
 from .. import registry
 from ..compare import Comparison
+from ..comparison_row import ComparisonRow
 from ..results import StoredRun
 from . import words
 
@@ -63,32 +64,33 @@ MISSING_NAMES = {"device_model": "device", "flops_per_sample": "FLOPs/sample", "
                  "clock_range": "clocks", "explanation": "explanation"}
 
 
-def ratio_text(row: dict[str, Any], name: str = "throughput_ratio") -> str | None:
+def ratio_text(row: ComparisonRow, name: str = "throughput_ratio") -> str | None:
     """A ratio as `18.0x [16.2-19.9x]`, `~1.02x [...]` when not significant, `withheld` when refused;
     None if absent."""
-    if row.get(name) is None:
-        return "withheld" if row.get("ratio_withheld") else None
+    if row.ratios.get(name) is None:
+        return "withheld" if row.ratio_withheld else None
     return words.ratio_with_interval(row, name)
 
 
-def speedup_text(row: dict[str, Any], name: str) -> str | None:
+def speedup_text(row: ComparisonRow, name: str) -> str | None:
     """A time ratio as the speed-up it means (baseline time / side time), with its interval."""
-    if row.get(name) is None:
-        return "withheld" if row.get("ratio_withheld") else None
+    if row.ratios.get(name) is None:
+        return "withheld" if row.ratio_withheld else None
     return words.speedup_with_interval(row, name)
 
 
+def _milliseconds(seconds: float | None) -> float | None:
+    return seconds * 1000 if seconds is not None else None
+
+
 def display_rows(comparison: Comparison) -> list[dict[str, Any]]:
-    """Comparison rows with the derived text fields the tables show."""
+    """Comparison rows, flat (to_json), with the derived text fields the tables show."""
     rows = []
     for row in comparison.rows:
-        low, high = row.get("samples_per_sec_ci_low"), row.get("samples_per_sec_ci_high")
-        ms = {f"step_ms_{q}": row[f"step_seconds_{q}"] * 1000 if row.get(f"step_seconds_{q}") is not None else None
-              for q in ("median", "p95")}
-        repeats = f"{row.get('repeats_ok', 0)}/{row.get('repeats', 0)}"
-        if row.get("single_repeat"):
-            repeats = "1 only"
-        rows.append({**row, **ms, "throughput_x": ratio_text(row), "repeats_text": repeats,
+        low, high = row.value("samples_per_sec_ci_low"), row.value("samples_per_sec_ci_high")
+        ms = {f"step_ms_{q}": _milliseconds(row.value(f"step_seconds_{q}")) for q in ("median", "p95")}
+        repeats = "1 only" if row.single_repeat else f"{row.repeats_ok}/{row.repeats}"
+        rows.append({**row.to_json(), **ms, "throughput_x": ratio_text(row), "repeats_text": repeats,
                      "total_speedup": speedup_text(row, "total_time_ratio"),
                      "first_epoch_speedup": speedup_text(row, "first_epoch_ratio"),
                      "steady_epoch_speedup": speedup_text(row, "steady_epoch_ratio"),
@@ -97,17 +99,18 @@ def display_rows(comparison: Comparison) -> list[dict[str, Any]]:
                      "samples_per_sec_ci": (f"{registry.fmt('samples_per_sec_ci_low', low)}-"
                                             f"{registry.fmt('samples_per_sec_ci_high', high)}"
                                             if low is not None else None),
-                     "differs": row.get("differs") or None})
+                     "differs": row.differs or None})
     return rows
 
 
 def explanation_rows(comparison: Comparison) -> list[dict[str, Any]]:
-    """Comparison rows with the explanation's text cells."""
+    """Comparison rows, flat (to_json), with the explanation's text cells."""
     rows = []
     for row in comparison.rows:
-        low, high = row.get("clock_min_mhz"), row.get("clock_max_mhz")
-        rows.append({**row, "steady_x": None if row["side"] == comparison.sides[0] or row.get("throughput_ratio") is None
-                     else words.mark(row, "throughput_ratio") + words.times(row["throughput_ratio"]),
+        low, high = row.value("clock_min_mhz"), row.value("clock_max_mhz")
+        steady = row.ratios.get("throughput_ratio")
+        rows.append({**row.to_json(), "steady_x": None if row.side == comparison.sides[0] or steady is None
+                     else words.mark(row, "throughput_ratio") + words.times(steady),
                      "clocks_text": (f"{registry.fmt('clock_min_mhz', low)}-{registry.fmt('clock_max_mhz', high)}"
                                      if low is not None else None)})
     return rows
@@ -121,15 +124,16 @@ def explanation_columns(comparison: Comparison):
 
 def verdicts(comparison: Comparison) -> list[str]:
     """'edge, mnist_mlp dropout=0.2: <verdict>' for each row that has one."""
-    return [f"{row['side']}, {row['label']}: {row['verdict']}" for row in comparison.rows if row.get("verdict")]
+    return [f"{row.side}, {row.label}: {row.explanation['verdict']}" for row in comparison.rows
+            if row.explanation.get("verdict")]
 
 
 def missing_reasons(comparison: Comparison) -> list[str]:
     """Why explanation cells are empty: one line per field and reason, naming the rows."""
     grouped: dict[tuple[str, str], list[str]] = {}
     for row in comparison.rows:
-        for field, reason in (row.get("explain_missing") or {}).items():
-            grouped.setdefault((field, reason), []).append(f"{row['side']} {row['label']}")
+        for field, reason in (row.explanation.get("explain_missing") or {}).items():
+            grouped.setdefault((field, reason), []).append(f"{row.side} {row.label}")
     return [f"{MISSING_NAMES.get(field, field)} ({', '.join(where)}): {reason}"
             for (field, reason), where in grouped.items()]
 

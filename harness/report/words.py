@@ -6,10 +6,9 @@ interval does not exclude 1 by more than the comparison's noise band (stats.sign
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import registry
-from ..compare import Comparison, significance_name
+from ..compare import Comparison
+from ..comparison_row import ComparisonRow
 
 # time ratios and the words that name them in the headline
 TIME_WORDS = {"total_time_ratio": "in total", "first_epoch_ratio": "first epoch", "steady_epoch_ratio": "steady epoch"}
@@ -20,22 +19,24 @@ def times(value: float | None) -> str:
     return registry.format_value(value, "times")
 
 
-def mark(row: dict[str, Any], ratio: str) -> str:
-    return "~" if row.get(significance_name(ratio)) is False else ""
+def mark(row: ComparisonRow, ratio: str) -> str:
+    return "~" if row.significant(ratio) is False else ""
 
 
-def speedup(row: dict[str, Any], ratio: str) -> tuple[float | None, float | None, float | None]:
+def speedup(row: ComparisonRow, ratio: str) -> tuple[float | None, float | None, float | None]:
     """A time ratio as a speed-up (baseline time / side time) with its interval, inverted."""
-    value, low, high = (row.get(ratio), row.get(f"{ratio}_ci_low"), row.get(f"{ratio}_ci_high"))
+    value, interval = row.ratios.get(ratio), row.interval(ratio)
+    low, high = interval.low, interval.high
     flip = lambda v: None if v is None or v == 0 else 1 / v  # noqa: E731
     return flip(value), flip(high), flip(low)
 
 
-def interval_text(low: float | None, high: float | None, row: dict[str, Any], base: dict[str, Any]) -> str:
+def interval_text(low: float | None, high: float | None, row: ComparisonRow, base: ComparisonRow) -> str:
     """'[14.9-16.7x, 95%]', with 'within one process' when a side ran once."""
+    once = row.single_repeat or base.single_repeat
     if low is None:
-        return "[no interval: one repeat]" if row.get("single_repeat") or base.get("single_repeat") else ""
-    scope = ", within one process" if row.get("single_repeat") or base.get("single_repeat") else ""
+        return "[no interval: one repeat]" if once else ""
+    scope = ", within one process" if once else ""
     return f"[{times(low)[:-1]}-{times(high)}, 95%{scope}]"
 
 
@@ -46,36 +47,43 @@ def faster(value: float | None) -> str:
     return f"{times(value)} faster" if value >= 1 else f"{times(1 / value)} slower"
 
 
-def ratio_with_interval(row: dict[str, Any], ratio: str) -> str:
+def ratio_with_interval(row: ComparisonRow, ratio: str) -> str:
     """'~1.02x [0.97-1.08x]' for a ratio that is not a time; '-' without one."""
-    value = row.get(ratio)
+    value = row.ratios.get(ratio)
     if value is None:
         return "-"
-    low, high = row.get(f"{ratio}_ci_low"), row.get(f"{ratio}_ci_high")
+    low, high = row.interval(ratio).low, row.interval(ratio).high
     text = f"{mark(row, ratio)}{times(value)}"
     return text + (f" [{times(low)[:-1]}-{times(high)}]" if low is not None else "")
 
 
-def speedup_with_interval(row: dict[str, Any], ratio: str) -> str:
+def speedup_with_interval(row: ComparisonRow, ratio: str) -> str:
     value, low, high = speedup(row, ratio)
     if value is None:
         return "-"
     return f"{mark(row, ratio)}{times(value)}" + (f" [{times(low)[:-1]}-{times(high)}]" if low is not None else "")
 
 
-def _steady(row: dict[str, Any], base: dict[str, Any]) -> str | None:
-    if row.get("throughput_ratio") is None:
+def _steady_interval(row: ComparisonRow, base: ComparisonRow) -> str:
+    interval = row.interval("throughput_ratio")
+    return interval_text(interval.low, interval.high, row, base)
+
+
+def _steady(row: ComparisonRow, base: ComparisonRow) -> str | None:
+    steady = row.ratios.get("throughput_ratio")
+    if steady is None:
         return None
-    text = f"{mark(row, 'throughput_ratio')}{times(row['throughput_ratio'])} steady"
-    interval = interval_text(row.get("throughput_ratio_ci_low"), row.get("throughput_ratio_ci_high"), row, base)
+    text = f"{mark(row, 'throughput_ratio')}{times(steady)} steady"
+    interval = _steady_interval(row, base)
     return f"{text} {interval}".strip()
 
 
-def headline_for(row: dict[str, Any], base: dict[str, Any]) -> str:
+def headline_for(row: ComparisonRow, base: ComparisonRow) -> str:
     """One sentence for a side against the baseline, like the seed's conclusion."""
-    who, job, than = row["side"], f"`{row['label']}`", base["side"]
-    if row.get("ratio_withheld"):
-        return f"{who} vs {than} on {job}: speed ratios withheld ({row['ratio_withheld']})"
+    who, job, than = row.side, f"`{row.label}`", base.side
+    steady = row.ratios.get("throughput_ratio")
+    if row.ratio_withheld:
+        return f"{who} vs {than} on {job}: speed ratios withheld ({row.ratio_withheld})"
     total, _, _ = speedup(row, "total_time_ratio")
     first, _, _ = speedup(row, "first_epoch_ratio")
     details = [part for part in (_steady(row, base),
@@ -84,28 +92,26 @@ def headline_for(row: dict[str, Any], base: dict[str, Any]) -> str:
     if total is not None:
         text = f"{who} trained {job} {mark(row, 'total_time_ratio')}{faster(total)} than {than} in total"
         text += f" ({', '.join(details)})" if details else ""
-    elif row.get("throughput_ratio") is not None:
-        steady = row["throughput_ratio"]
+    elif steady is not None:
         text = f"{who} trained {job} {mark(row, 'throughput_ratio')}{faster(steady)} than {than} in steady state"
-        rest = [interval_text(row.get("throughput_ratio_ci_low"), row.get("throughput_ratio_ci_high"), row, base)]
-        rest += details[1:]
+        rest = [_steady_interval(row, base), *details[1:]]
         text += f" ({', '.join(r for r in rest if r)})" if any(rest) else ""
     else:
-        return f"{who} vs {than} on {job}: no speed ratio (status {row.get('status')})"
-    if row.get("perf_per_dollar_ratio") is not None:
+        return f"{who} vs {than} on {job}: no speed ratio (status {row.status})"
+    if row.ratios.get("perf_per_dollar_ratio") is not None:
         text += f"; {ratio_with_interval(row, 'perf_per_dollar_ratio')} the samples/s per dollar"
-    if row.get("samples_per_joule_ratio") is not None:
+    if row.ratios.get("samples_per_joule_ratio") is not None:
         text += f"; {ratio_with_interval(row, 'samples_per_joule_ratio')} the samples per joule"
     return text + single_repeat_note(row, base)
 
 
-def single_repeat_note(row: dict[str, Any], base: dict[str, Any]) -> str:
+def single_repeat_note(row: ComparisonRow, base: ComparisonRow) -> str:
     """'; ONE REPEAT on tx2: ...' when a side ran the job once, else ''."""
-    once = [r for r in (base, row) if r.get("single_repeat")]
+    once = [r for r in (base, row) if r.single_repeat]
     if not once:
         return ""
-    names = " and ".join(r["side"] for r in once)
-    needed = max(r.get("repeats_needed") or 0 for r in (base, row))
+    names = " and ".join(r.side for r in once)
+    needed = max(r.value("repeats_needed") or 0 for r in (base, row))
     return (f"; ONE REPEAT on {names}: the interval covers within-process noise only, not what a rerun gives "
             f"(run --repeat {needed} for a between-process interval)")
 
@@ -114,8 +120,8 @@ def headline(comparison: Comparison) -> list[str]:
     """One sentence per job and side against the baseline."""
     if len(comparison.sides) < 2:
         return []
-    base_rows = {row["key"]: row for row in comparison.rows if row["side"] == comparison.sides[0]}
-    return [headline_for(row, base_rows[row["key"]]) for row in comparison.rows if row is not base_rows[row["key"]]]
+    base_rows = {row.key: row for row in comparison.rows if row.side == comparison.sides[0]}
+    return [headline_for(row, base_rows[row.key]) for row in comparison.rows if row is not base_rows[row.key]]
 
 
 def legend(comparison: Comparison) -> str:
@@ -135,6 +141,6 @@ def legend(comparison: Comparison) -> str:
 
 def single_repeat_sides(comparison: Comparison) -> list[str]:
     """'tx2: mnist_mlp dropout=0.2 (1 repeat; 14 for an interval within the noise band)' per such row."""
-    return [f"{row['side']}: {row['label']} ran once; about {row['repeats_needed']} repeats would give an interval "
+    return [f"{row.side}: {row.label} ran once; about {row.value('repeats_needed')} repeats would give an interval "
             f"within the {comparison.noise:.0%} noise band" for row in comparison.rows
-            if row.get("single_repeat") and row.get("repeats_needed")]
+            if row.single_repeat and row.value("repeats_needed")]

@@ -20,7 +20,8 @@ pytest.importorskip("mlflow", reason="the mlflow extra is not installed (pip ins
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 from harness.cli import main  # noqa: E402
-from harness.export.jobs import read_events, read_telemetry  # noqa: E402
+from harness.export.jobs import read_telemetry  # noqa: E402
+from tests.event_lines import read_events  # noqa: E402
 from harness.export.mlflow_ import TAG_DONE, TAG_JOB, TAG_RUN  # noqa: E402
 from harness.export.names import MIB_TO_MB  # noqa: E402
 from tests.conftest import CliResult  # noqa: E402

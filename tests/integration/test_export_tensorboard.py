@@ -22,7 +22,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import metadata as hparams_metadata  # noqa: E402
 from tensorboard.util import tensor_util  # noqa: E402
 
-from harness.export.jobs import read_events, read_telemetry  # noqa: E402
+from harness.export.jobs import read_telemetry  # noqa: E402
+from tests.event_lines import read_events  # noqa: E402
 from harness.cli import main  # noqa: E402
 from tests.conftest import CliResult  # noqa: E402
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.export.jobs import jobs_of, read_events
+from harness.export.jobs import jobs_of
+from tests.event_lines import read_events
 from harness.export.names import MIB_TO_MB, telemetry_names
 from harness.results import load_run
 

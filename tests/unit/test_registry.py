@@ -16,7 +16,7 @@ import pytest
 
 from harness import compare, registry
 from harness.export import names
-from harness.export.jobs import read_events
+from tests.event_lines import read_events
 from harness.importers import keras_log
 from harness.metrics import job_metrics
 from harness.report import plots, tables
@@ -83,7 +83,7 @@ def test_every_comparison_value_is_registered(comparison_rows):
                 "interval_scope"}
     for row in [*comparison_rows, *explained]:
         numbers = {k for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        unknown = {k for k in numbers - set(compare.envdiff.FACTS) - identity if not k.endswith("_significant")}
+        unknown = {k for k in numbers - set(compare.envdiff.ENVIRONMENT) - identity if not k.endswith("_significant")}
         assert [k for k in unknown if not _registered(k)] == []
 
 
