@@ -1,6 +1,6 @@
-"""`python -m benchmarks JOB --params JSON --out DIR [--cache-dir DIR]` runs one job.
+"""`python -m harness_jobs JOB --params JSON --out DIR [--cache-dir DIR]` runs one job.
 
-`python -m benchmarks --describe` prints every job's parameters as JSON. A job always ends
+`python -m harness_jobs --describe` prints every job's parameters as JSON. A job always ends
 with an `end` event carrying its status (ok, skipped, failed, oom, interrupted) and an error
 text; the exit code says the same (0, 0, 1, 3, 130; 2 for bad arguments).
 """
@@ -87,7 +87,7 @@ def run_job(module, name, params, out_dir, cache_dir, work_dir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m harness_jobs", description=__doc__.splitlines()[0])
     parser.add_argument("job", nargs="?", help="job name (see --describe)")
     parser.add_argument("--params", default="{}", help="JSON object of parameters")
     parser.add_argument("--out", default=".", help="output folder (events.jsonl, artifacts)")
@@ -106,7 +106,7 @@ def main(argv=None):
             raise ValueError("--params must be a JSON object")
         params = resolve(module.PARAMS, given)
     except (jobs.UnknownJob, ParamError, ValueError) as bad:
-        sys.stderr.write("benchmarks: error: %s\n" % bad)
+        sys.stderr.write("harness_jobs: error: %s\n" % bad)
         return 2
     if not os.path.isdir(args.out):
         os.makedirs(args.out)

@@ -46,6 +46,6 @@ def resolve(specs, given):
     return resolved
 
 
-# Every job takes `device`; benchmarks.__main__ applies it before TensorFlow loads.
+# Every job takes `device`; harness_jobs.__main__ applies it before TensorFlow loads.
 DEVICE = Param("auto", "auto: a GPU when TensorFlow sees one; cpu: GPUs hidden before TensorFlow loads; "
                        "gpu: a GPU is required (the job is skipped without one)", ("auto", "cpu", "gpu"))

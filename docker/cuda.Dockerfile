@@ -52,7 +52,7 @@ RUN --mount=type=secret,id=ca,required=false \
 ENV TF_FORCE_GPU_ALLOW_GROWTH=true \
     PYTHONPATH=/opt/harness
 
-COPY benchmarks /opt/harness/benchmarks
+COPY benchmarks /opt/harness/harness_jobs
 
 ARG TF_VERSION=2.7.0
 ARG JOBS_VERSION=dev
@@ -74,4 +74,4 @@ LABEL org.opencontainers.image.title="harness jobs (CUDA, TF ${TF_VERSION})" \
       io.harness.jobs-version="${JOBS_VERSION}"
 
 WORKDIR /opt/harness
-ENTRYPOINT ["python3", "-m", "benchmarks"]
+ENTRYPOINT ["python3", "-m", "harness_jobs"]

@@ -59,7 +59,7 @@ ENV OPENBLAS_CORETYPE=ARMV8 \
     TF_FORCE_GPU_ALLOW_GROWTH=true \
     PYTHONPATH=/opt/harness
 
-COPY benchmarks /opt/harness/benchmarks
+COPY benchmarks /opt/harness/harness_jobs
 
 ARG TF_VERSION=2.7.0
 ARG JOBS_VERSION=dev
@@ -81,4 +81,4 @@ LABEL org.opencontainers.image.title="harness jobs (L4T, TF ${TF_VERSION})" \
       io.harness.jobs-version="${JOBS_VERSION}"
 
 WORKDIR /opt/harness
-ENTRYPOINT ["python3", "-m", "benchmarks"]
+ENTRYPOINT ["python3", "-m", "harness_jobs"]

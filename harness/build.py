@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from benchmarks import __version__ as jobs_version
+from harness_jobs import __version__ as jobs_version
 
 from .errors import UsageError
 

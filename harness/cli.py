@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from benchmarks import jobs as job_registry
+from harness_jobs import jobs as job_registry
 
 from . import __version__, config
 from .adaptive import DEFAULT_CI_TARGET, DEFAULT_MAX_REPEATS, MIN_REPEATS, Adaptive

@@ -16,9 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from benchmarks import jobs as job_registry
-from benchmarks.params import ParamError, check_value
-from benchmarks.telemetry.sources import DEVICE_SOURCES
+from harness_jobs import jobs as job_registry
+from harness_jobs.params import ParamError, check_value
+from harness_jobs.telemetry.sources import DEVICE_SOURCES
 
 from . import peaks, power
 from .errors import UsageError
@@ -271,7 +271,7 @@ def get_target(targets: dict[str, Target], name: str) -> Target:
 
 
 def builtin_suites() -> dict:
-    folder = resources.files("benchmarks").joinpath("suites")
+    folder = resources.files("harness_jobs").joinpath("suites")
     return {entry.name[:-5]: entry for entry in folder.iterdir() if entry.name.endswith(".toml")}
 
 

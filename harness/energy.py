@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.telemetry.nvml import throttle_names
+from harness_jobs.telemetry.nvml import throttle_names
 
 from . import registry, stats
 

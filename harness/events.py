@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from benchmarks.events import PREFIX, VERSION
+from harness_jobs.events import PREFIX, VERSION
 
 
 class BadEvent(ValueError):

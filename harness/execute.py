@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import __version__ as jobs_version
+from harness_jobs import __version__ as jobs_version
 
 from . import __version__, jobdata, power as power_modes
 from .adaptive import Adaptive, decide, job_intervals

@@ -9,7 +9,7 @@ from typing import Any
 
 import psutil
 
-from benchmarks.compat import cpu_model
+from harness_jobs.compat import cpu_model
 
 
 def host_facts() -> dict[str, Any]:

@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from benchmarks.events import EVENTS_FILE
+from harness_jobs.events import EVENTS_FILE
 
 CACHE_FILE = "steps.parquet"
 LEGACY_CACHE_FILE = "steps.npz"  # harness before the Parquet cache: ignored, removed when run rewrites the cache

@@ -13,8 +13,8 @@ import json
 import tomllib
 from typing import Any
 
-from benchmarks import jobs as job_registry
-from benchmarks.params import ParamError, resolve
+from harness_jobs import jobs as job_registry
+from harness_jobs.params import ParamError, resolve
 
 from . import power as power_keys
 from .config import Suite, check_entry_value

@@ -93,7 +93,7 @@ class PowerControl:
 
     def open(self) -> PowerControl:
         """Connect to jtop; a UsageError (one line) when it is not there or does not answer."""
-        from benchmarks.telemetry.jetson import explain
+        from harness_jobs.telemetry.jetson import explain
         module = self._module or _load_jtop()
         if module is None:
             raise UsageError(f"target '{self.target_name}' sets power_mode/jetson_clocks, which needs jtop: "
@@ -159,7 +159,7 @@ class PowerControl:
     def apply(self, settings: dict[str, Any]) -> PowerState:
         """Set nvpmodel first (the service turns jetson_clocks off and on around it), then jetson_clocks;
         wait until jtop reports both; the state read back."""
-        from benchmarks.telemetry.jetson import explain
+        from harness_jobs.telemetry.jetson import explain
         module = self._module or _load_jtop()
         want_id = None
         if "power_mode" in settings:

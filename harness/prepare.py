@@ -8,8 +8,8 @@ import dataclasses
 import os
 from pathlib import Path
 
-from benchmarks import compat, data
-from benchmarks import jobs as job_registry
+from harness_jobs import compat, data
+from harness_jobs import jobs as job_registry
 
 from .errors import UsageError
 from .plan import JobSpec

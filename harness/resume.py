@@ -7,8 +7,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from benchmarks import jobs as job_registry
-from benchmarks.params import ParamError, resolve
+from harness_jobs import jobs as job_registry
+from harness_jobs.params import ParamError, resolve
 
 from .config import Suite, Target
 from .errors import UsageError

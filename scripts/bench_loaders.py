@@ -41,7 +41,7 @@ def main() -> None:
             order = ("generator", "tfdata") if pair % 2 == 0 else ("tfdata", "generator")
             for loader in order:
                 out = Path(tmp) / f"{loader}-{pair}"
-                subprocess.run([sys.executable, "-m", "benchmarks", "transfer", "--params",
+                subprocess.run([sys.executable, "-m", "harness_jobs", "transfer", "--params",
                                 json.dumps({**params, "loader": loader}), "--out", str(out),
                                 "--cache-dir", str(Path(tmp) / "cache")], check=True, capture_output=True,
                                env={**os.environ, "TF_USE_LEGACY_KERAS": "1"})

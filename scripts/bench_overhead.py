@@ -5,7 +5,7 @@
 bare     a plain Python process that builds the job's model and data with the job module's own
          functions and calls `model.fit` with no callback but an epoch clock (two clock reads
          per epoch, no per-step work, no events, no telemetry);
-harness  `python -m harness run --job JOB --set ...` as a real process: `python -m benchmarks`
+harness  `python -m harness run --job JOB --set ...` as a real process: `python -m harness_jobs`
          with the step-timer callback and the event emitter, the psutil sampler (and whatever
          telemetry "auto" finds) at the default 0.5 s interval, the event reader and the
          progress display in the harness process;
@@ -60,8 +60,8 @@ CASES = {
 # -- the bare side (runs in its own process: this file with --bare) -----------------------------
 def bare(job: str, overrides: dict, batch_hook: bool = False) -> None:
     sys.path.insert(0, str(REPO))
-    from benchmarks import compat, data, images, jobs
-    from benchmarks.params import resolve
+    from harness_jobs import compat, data, images, jobs
+    from harness_jobs.params import resolve
 
     module = jobs.load(job)
     params = resolve(module.PARAMS, overrides)
@@ -69,7 +69,7 @@ def bare(job: str, overrides: dict, batch_hook: bool = False) -> None:
     epochs_seconds: list[float] = []
 
     if job == "transfer":
-        from benchmarks.jobs import transfer
+        from harness_jobs.jobs import transfer
         keras = transfer._keras_for(tf, params)
         shape = {"classes": params["generated_classes"], "per_class": params["generated_images"],
                  "size": params["generated_size"], "seed": params["seed"]}
@@ -82,7 +82,7 @@ def bare(job: str, overrides: dict, batch_hook: bool = False) -> None:
         samples = source.train_samples
         fit_args = dict(x=source.train, validation_data=source.validation)
     else:
-        from benchmarks.jobs import mnist_mlp
+        from harness_jobs.jobs import mnist_mlp
         keras = tf.keras
         compat.set_seed(tf, params["seed"])
         x_train, y_train, x_test, y_test = data.load_image_classification(params["dataset"], keras, str(CACHE_DIR))
@@ -119,8 +119,8 @@ def micro(steps: int = 200_000) -> None:
     """The step timer's own cost per step, in this process: the two hooks Keras calls around every
     step (two clock reads, one preformatted line to events.jsonl and the stdout pipe, flushed every
     0.5 s), without Keras' own dispatch. Quiet-machine independent, unlike the ratios."""
-    from benchmarks import compat, timing
-    from benchmarks.events import Emitter
+    from harness_jobs import compat, timing
+    from harness_jobs.events import Emitter
 
     tf = compat.import_tensorflow()
     with tempfile.TemporaryDirectory() as folder, open(os.devnull, "w") as sink:

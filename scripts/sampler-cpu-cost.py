@@ -6,7 +6,7 @@ the process's CPU time (all threads, user + system) over that window, minus an i
 no sampler, divided by the wall time, is the sampler's cost. NVML and jtop need their stand-ins
 on PYTHONPATH here (tests/fakes), so their figure is the harness side only (no driver call
 cost); tegrastats is the fake executable (tests/fakes/bin): its own process is not counted,
-only the reader thread and the parser. The sidecar (`python -m benchmarks.telemetry`, which runs
+only the reader thread and the parser. The sidecar (`python -m harness_jobs.telemetry`, which runs
 on the device for docker targets) is measured as its own process, after its start-up.
 
     .venv/bin/python scripts/sampler-cpu-cost.py [--seconds 30] [--interval 0.5]
@@ -25,9 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests" / "fakes"), str(REPO)]
 os.environ["PATH"] = f"{REPO / 'tests' / 'fakes' / 'bin'}{os.pathsep}{os.environ['PATH']}"
 
-from benchmarks.telemetry.jetson import JtopReader  # noqa: E402
-from benchmarks.telemetry.nvml import NvmlReader  # noqa: E402
-from benchmarks.telemetry.sources import TegrastatsSource  # noqa: E402
+from harness_jobs.telemetry.jetson import JtopReader  # noqa: E402
+from harness_jobs.telemetry.nvml import NvmlReader  # noqa: E402
+from harness_jobs.telemetry.sources import TegrastatsSource  # noqa: E402
 from harness.telemetry.base import TelemetryWriter  # noqa: E402
 from harness.telemetry.device import DeviceSampler  # noqa: E402
 from harness.telemetry.psutil_ import PsutilSampler  # noqa: E402
@@ -38,7 +38,7 @@ import psutil  # noqa: E402
 def sidecar_share(sources: str, seconds: float, interval: float) -> float:
     """CPU share of the sidecar process over `seconds`, measured after a 3 s start-up."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path[:2])}
-    process = subprocess.Popen([sys.executable, "-m", "benchmarks.telemetry", "--sources", sources,
+    process = subprocess.Popen([sys.executable, "-m", "harness_jobs.telemetry", "--sources", sources,
                                 "--interval", str(interval)], stdout=subprocess.DEVNULL, env=env)
     try:
         time.sleep(3)

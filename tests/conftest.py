@@ -179,6 +179,6 @@ def job_processes(results: Path) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []
-        if "benchmarks" in cmdline and any(str(results) in part for part in cmdline):
+        if "harness_jobs" in cmdline and any(str(results) in part for part in cmdline):
             found.append(process)
     return found

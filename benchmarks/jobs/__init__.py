@@ -4,12 +4,12 @@ so reading their PARAMS is cheap (the host CLI validates parameters with them)."
 import importlib
 
 JOBS = {
-    "mnist_mlp": "benchmarks.jobs.mnist_mlp",
-    "selftest": "benchmarks.jobs.selftest",
-    "transfer": "benchmarks.jobs.transfer",
-    "retrain": "benchmarks.jobs.retrain",
-    "label_image": "benchmarks.jobs.label_image",
-    "misbehave": "benchmarks.jobs.misbehave",  # fault injection for the harness's own tests
+    "mnist_mlp": "harness_jobs.jobs.mnist_mlp",
+    "selftest": "harness_jobs.jobs.selftest",
+    "transfer": "harness_jobs.jobs.transfer",
+    "retrain": "harness_jobs.jobs.retrain",
+    "label_image": "harness_jobs.jobs.label_image",
+    "misbehave": "harness_jobs.jobs.misbehave",  # fault injection for the harness's own tests
 }
 
 
@@ -18,7 +18,7 @@ class UnknownJob(LookupError):
 
 
 def load(name):
-    """The job module, with PARAMS (dict of benchmarks.params.Param), DESCRIPTION and run()."""
+    """The job module, with PARAMS (dict of harness_jobs.params.Param), DESCRIPTION and run()."""
     if name not in JOBS:
         raise UnknownJob("unknown job %r (known: %s)" % (name, ", ".join(sorted(JOBS))))
     return importlib.import_module(JOBS[name])

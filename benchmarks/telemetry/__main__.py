@@ -1,4 +1,4 @@
-"""`python -m benchmarks.telemetry --sources auto --interval 0.5`: the telemetry sidecar.
+"""`python -m harness_jobs.telemetry --sources auto --interval 0.5`: the telemetry sidecar.
 
 Runs next to the device (in a container with the host's PID namespace on a remote engine) and
 prints one JSON object per line behind a fixed prefix, so the harness reads the samples from
@@ -34,7 +34,7 @@ def emit_notes(reader, said):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.telemetry", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m harness_jobs.telemetry", description=__doc__.splitlines()[0])
     parser.add_argument("--sources", default="auto", help="auto, or a comma list of: " + ", ".join(DEVICE_SOURCES))
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
     parser.add_argument("--tegrastats", default="tegrastats", help="the tegrastats executable")

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import jobs as job_registry
-from benchmarks.events import EVENTS_FILE, VERSION
+from harness_jobs import jobs as job_registry
+from harness_jobs.events import EVENTS_FILE, VERSION
 
 from .. import __version__, config, jobdata
 from ..errors import UsageError

@@ -41,7 +41,7 @@ class LocalRunner(JobLifecycle):
 
     def command(self, spec: JobSpec, job_dir: Path) -> list[str]:
         cache_dir = self.target.cache_dir or str(Path.home() / ".cache" / "harness")
-        return [sys.executable, "-m", "benchmarks", spec.job, "--params", json.dumps(spec.params),
+        return [sys.executable, "-m", "harness_jobs", spec.job, "--params", json.dumps(spec.params),
                 "--out", str(job_dir), "--cache-dir", os.path.expanduser(cache_dir)]
 
     def create(self, spec: JobSpec, job_dir: Path, cleanup: contextlib.ExitStack) -> tuple[list[str], Path]:

@@ -1,6 +1,6 @@
 """GPU and board sources (NVML, jtop, tegrastats) sampled in the harness's own process.
 
-The readers themselves live in `benchmarks.telemetry` so a sidecar on a remote engine runs the
+The readers themselves live in `harness_jobs.telemetry` so a sidecar on a remote engine runs the
 same code; here they are driven by the shared sampler thread and written to telemetry.csv.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.telemetry import Unavailable
+from harness_jobs.telemetry import Unavailable
 
 from .base import TelemetryWriter, ThreadedSampler
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.telemetry import Unavailable
-from benchmarks.telemetry.sources import DEVICE_SOURCES
+from harness_jobs.telemetry import Unavailable
+from harness_jobs.telemetry.sources import DEVICE_SOURCES
 
 SOURCES = ("psutil", "docker") + DEVICE_SOURCES
 POLICIES = ("warn", "strict")

@@ -10,7 +10,7 @@ from typing import Any
 
 import psutil
 
-from benchmarks.telemetry.sources import open_sources, system_facts
+from harness_jobs.telemetry.sources import open_sources, system_facts
 
 from .base import TelemetryInfo, TelemetryWriter
 from .device import DeviceSampler

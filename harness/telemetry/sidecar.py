@@ -1,6 +1,6 @@
 """GPU/board telemetry on a Docker engine, local or remote: a sidecar container next to the job.
 
-The sidecar is the job's own image running `python -m benchmarks.telemetry` with the host's
+The sidecar is the job's own image running `python -m harness_jobs.telemetry` with the host's
 PID namespace (so NVML's process IDs are the engine host's, as `docker top` reports the job's),
 the GPU like the job (`--gpus` / runtime nvidia), the jtop socket and the host's tegrastats when
 the engine has them. Its samples come back over the log stream, stamped with the device's own
@@ -19,7 +19,7 @@ import docker
 from docker.errors import APIError
 from docker.types import Mount
 
-from benchmarks.telemetry.sources import BOARD_DIR, BOARD_FILES
+from harness_jobs.telemetry.sources import BOARD_DIR, BOARD_FILES
 
 from ..engine_errors import ENGINE_ERRORS
 from .base import TelemetryInfo, TelemetryWriter
@@ -63,7 +63,7 @@ def sidecar_options(target, sources: list[str], labels: dict[str, str], duration
                else "tegrastats"]
     if duration:
         command += ["--duration", f"{duration:g}"]
-    options: dict[str, Any] = {"entrypoint": ["python3", "-m", "benchmarks.telemetry"], "command": command,
+    options: dict[str, Any] = {"entrypoint": ["python3", "-m", "harness_jobs.telemetry"], "command": command,
                                "pid_mode": "host", "labels": {**labels, ROLE_LABEL: "telemetry"},
                                "mounts": mounts, "detach": True}
     if target.runtime:

@@ -13,8 +13,8 @@ import json
 import random
 from pathlib import Path
 
-from benchmarks.events import PREFIX
-from benchmarks.telemetry.tegrastats import parse_line as tegrastats_line
+from harness_jobs.events import PREFIX
+from harness_jobs.telemetry.tegrastats import parse_line as tegrastats_line
 from harness import config, jobdata
 from harness.cli import main
 from harness.errors import UsageError

@@ -123,7 +123,7 @@ def test_images_carry_the_labels_and_environment(images):
     assert labels["io.harness.jobs-version"] and labels["org.opencontainers.image.created"]
     config = images["rtx2080"].attrs["Config"]
     assert "TF_FORCE_GPU_ALLOW_GROWTH=true" in config["Env"]
-    assert config["Entrypoint"] == ["python3", "-m", "benchmarks"]
+    assert config["Entrypoint"] == ["python3", "-m", "harness_jobs"]
     assert images["tx2"].attrs["Architecture"] == "arm64"
 
 

@@ -1,5 +1,5 @@
 """The telemetry sidecar on a real engine, used as if it were a remote one: the job image runs
-`python -m benchmarks.telemetry` beside the job with the host's PID namespace, reading a
+`python -m harness_jobs.telemetry` beside the job with the host's PID namespace, reading a
 tegrastats executable bind-mounted from the engine host (here the fake that prints real TX2
 lines), and the harness reads its samples from the log stream."""
 
@@ -99,7 +99,7 @@ def test_a_jetson_sidecar_reads_the_board_files_the_engine_binds(client, images,
     container reads the board, the L4T release and the power mode through them, read-only."""
     from docker.types import Mount
 
-    from benchmarks.telemetry.sources import BOARD_FILES
+    from harness_jobs.telemetry.sources import BOARD_FILES
     from harness.telemetry.sidecar import sidecar_options
 
     (tmp_path / "model").write_bytes(b"NVIDIA Jetson TX2 Developer Kit\x00")
@@ -113,7 +113,7 @@ def test_a_jetson_sidecar_reads_the_board_files_the_engine_binds(client, images,
     mounts = [Mount(m["Target"], str(tmp_path / names[m["Source"]]), type="bind", read_only=m["ReadOnly"])
               for m in options["mounts"] if m["Source"] in names]
     assert len(mounts) == len(BOARD_FILES)
-    script = ("import json; from benchmarks.telemetry.sources import l4t_facts; print(json.dumps(l4t_facts()))\n"
+    script = ("import json; from harness_jobs.telemetry.sources import l4t_facts; print(json.dumps(l4t_facts()))\n"
               "try:\n    open('/opt/harness/host/model', 'a')\nexcept OSError as error:\n    print(error)\n")
     logs = client.containers.run("harness-rtx2080:test", entrypoint=["python3", "-c", script], mounts=mounts,
                                  remove=True).decode()

@@ -81,7 +81,7 @@ def test_install_step_ran_on_the_pip9_base_and_kept_its_stack(tx2_image):
 
 def test_digits_after_tensorflow_loads_no_sklearn_on_tf27_arm64(tx2_image):
     """TF 2.7 imports no scikit-learn itself, so here none may be loaded at all (issue 11, item 2)."""
-    script = ("import sys, platform, tensorflow as tf; from benchmarks import data; x = data.load_digits();"
+    script = ("import sys, platform, tensorflow as tf; from harness_jobs import data; x = data.load_digits();"
               "print(platform.machine(), tf.__version__, len(x[0]),"
               " sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))")
     done = docker_cli("run", "--rm", "--platform", "linux/arm64", "-e", "TF_CPP_MIN_LOG_LEVEL=2",

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import data, images
+from harness_jobs import data, images
 from tests.conftest import only_run, read_results, run_harness
 
 HEAD_PARAMS_MOBILENET = 1280 * 5 + 5   # a Dense(5) head on MobileNetV2's 1280 features
 
 
 def run_job(job: str, params: dict, out: Path, cache: Path, env: dict | None = None) -> dict:
-    """`python -m benchmarks JOB` as a real process; its end event."""
-    done = subprocess.run([sys.executable, "-m", "benchmarks", job, "--params", json.dumps(params), "--out", str(out),
+    """`python -m harness_jobs JOB` as a real process; its end event."""
+    done = subprocess.run([sys.executable, "-m", "harness_jobs", job, "--params", json.dumps(params), "--out", str(out),
                            "--cache-dir", str(cache)], capture_output=True, text=True, timeout=600,
                           env={**os.environ, **(env or {})})
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]

@@ -11,12 +11,12 @@ import threading
 import numpy as np
 import pytest
 
-from benchmarks.events import PREFIX
+from harness_jobs.events import PREFIX
 
 
 def run_job(tmp_path, params, env=None):
     out = tmp_path / "out"
-    process = subprocess.run([sys.executable, "-m", "benchmarks", "mnist_mlp", "--params", json.dumps(params),
+    process = subprocess.run([sys.executable, "-m", "harness_jobs", "mnist_mlp", "--params", json.dumps(params),
                               "--out", str(out), "--cache-dir", str(tmp_path / "cache")],
                              capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
     streamed = [json.loads(line[len(PREFIX):]) for line in process.stdout.splitlines() if line.startswith(PREFIX)]
@@ -73,7 +73,7 @@ class _OneFile(http.server.BaseHTTPRequestHandler):
 
 
 def test_mnist_loader_downloads_once_into_the_cache_then_works_offline(tmp_path):
-    from benchmarks import compat, data
+    from harness_jobs import compat, data
     tf = compat.import_tensorflow()
     archive = tmp_path / "made.npz"
     rng = np.random.RandomState(1)

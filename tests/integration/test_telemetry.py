@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from benchmarks.telemetry.tegrastats import TegrastatsReader
+from harness_jobs.telemetry.tegrastats import TegrastatsReader
 
 from ..conftest import REPO, only_run, read_results
 
@@ -55,7 +55,7 @@ def test_tegrastats_that_dies_says_why(tmp_path):
 
 
 def sidecar(*args, env):
-    done = subprocess.run([sys.executable, "-m", "benchmarks.telemetry", *args], check=False, cwd=REPO, env=env,
+    done = subprocess.run([sys.executable, "-m", "harness_jobs.telemetry", *args], check=False, cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=60)
     lines = [json.loads(line[len(PREFIX):]) for line in done.stdout.splitlines() if line.startswith(PREFIX)]
     return done, lines
@@ -106,7 +106,7 @@ def test_local_run_with_nvml_measures_gpu_power_and_counter_energy(tmp_path):
     try:
         process, run, (result,) = harness_env_run(
             tmp_path, "[targets.local]\nsample_interval_s = 0.1\nidle_baseline_s = 0.3\n",
-            FAKE_JTOP="inactive", FAKE_NVML_HOLDERS="-m benchmarks mnist_mlp", FAKE_NVML_HOLDER_MB="640",
+            FAKE_JTOP="inactive", FAKE_NVML_HOLDERS="-m harness_jobs mnist_mlp", FAKE_NVML_HOLDER_MB="640",
             FAKE_NVML_PROCESSES=f"{holder.pid}:1500")
     finally:
         holder.kill()

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.events import PREFIX
-from benchmarks.telemetry.tegrastats import parse_line as tegrastats_line
+from harness_jobs.events import PREFIX
+from harness_jobs.telemetry.tegrastats import parse_line as tegrastats_line
 from harness import config
 from harness.errors import UsageError
 from harness.events import BadEvent, parse_line

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.telemetry import Unavailable
-from benchmarks.telemetry.jetson import JtopReader
-from benchmarks.telemetry.nvml import NvmlReader, throttle_names
+from harness_jobs.telemetry import Unavailable
+from harness_jobs.telemetry.jetson import JtopReader
+from harness_jobs.telemetry.nvml import NvmlReader, throttle_names
 from harness import config
 from harness.telemetry.base import TelemetryWriter
 from harness.telemetry.device import DeviceSampler
@@ -304,7 +304,7 @@ def test_the_sidecar_keeps_sampling_through_a_restart(tmp_path):
     which the harness's side of the sidecar keeps as the job's note."""
     env = {**os.environ, "PYTHONPATH": f"{FAKES}{os.pathsep}{ROOT}", "FAKE_JTOP_RESTART_AT": "0.5",
            "FAKE_JTOP_RESTART_DOWN_S": "0.4", "FAKE_NVML": "off"}
-    done = subprocess.run([sys.executable, "-m", "benchmarks.telemetry", "--sources", "jtop", "--interval", "0.05",
+    done = subprocess.run([sys.executable, "-m", "harness_jobs.telemetry", "--sources", "jtop", "--interval", "0.05",
                            "--duration", "1.6"], env=env, capture_output=True, text=True, timeout=30, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     records = [json.loads(line.split(" ", 1)[1]) for line in done.stdout.splitlines() if line.startswith("@@harness")]

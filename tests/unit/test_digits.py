@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from benchmarks import data
+from harness_jobs import data
 
 from ..conftest import REPO
 
@@ -29,7 +29,7 @@ def test_digits_after_tensorflow_never_imports_sklearn_and_equals_its_loader():
         import sys
         import numpy as np
         import tensorflow as tf
-        from benchmarks import data
+        from harness_jobs import data
         before = set(sys.modules)
         x_train, y_train, x_test, y_test = data.load_digits()
         loaded = sorted(m for m in set(sys.modules) - before if m == "sklearn" or m.startswith("sklearn."))

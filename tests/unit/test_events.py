@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from benchmarks.events import EVENTS_FILE, PREFIX, Emitter
+from harness_jobs.events import EVENTS_FILE, PREFIX, Emitter
 from harness.events import BadEvent, parse_line
 
 

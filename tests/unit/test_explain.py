@@ -191,7 +191,7 @@ def test_every_renderer_shows_the_explanation(tmp_path):
 
 def test_retrain_counts_the_final_layer_as_tensorflow_profiles_it():
     tf = pytest.importorskip("tensorflow")
-    from benchmarks.jobs import retrain
+    from harness_jobs.jobs import retrain
 
     class Final:  # the two numbers step_flops reads off a RetrainGraph
         width, num_classes = 1280, 5

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.events import _STEP_FORMAT
+from harness_jobs.events import _STEP_FORMAT
 from harness import jobdata
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -1,4 +1,4 @@
-"""benchmarks.flops with real TensorFlow: the per-layer rule against hand counts, and against
+"""harness_jobs.flops with real TensorFlow: the per-layer rule against hand counts, and against
 TensorFlow's own graph profiler where it runs (TF 2.x eager). About 10 s (TensorFlow's import)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from benchmarks import flops  # noqa: E402
-from benchmarks.jobs import mnist_mlp  # noqa: E402
+from harness_jobs import flops  # noqa: E402
+from harness_jobs.jobs import mnist_mlp  # noqa: E402
 
 MLP_FORWARD = (2 * 784 * 128 + 128) + (2 * 128 * 10 + 10)  # multiply-add = 2, one add per bias
 

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from benchmarks import data, images
+from harness_jobs import data, images
 
 
 def test_split_follows_the_percentages_and_ignores_the_folder():

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from benchmarks.events import Emitter
+from harness_jobs.events import Emitter
 from harness import jobdata
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.telemetry.jetson import JtopReader
+from harness_jobs.telemetry.jetson import JtopReader
 
 FAKES = Path(__file__).resolve().parents[1] / "fakes"
 pytestmark = pytest.mark.filterwarnings("ignore:distro.linux_distribution")  # the real package's own call

@@ -1,6 +1,6 @@
 import pytest
 
-from benchmarks.params import Param, ParamError, resolve
+from harness_jobs.params import Param, ParamError, resolve
 
 SPECS = {"epochs": Param(5, "epochs"), "l2": Param(0.0, "l2"), "dataset": Param("digits", "d", ("digits", "mnist")),
          "flag": Param(False, "a flag")}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness import config
-from benchmarks.telemetry.sources import BOARD_DIR
+from harness_jobs.telemetry.sources import BOARD_DIR
 from harness.telemetry.sidecar import JTOP_SOCKET, TEGRASTATS_IN_SIDECAR, parse, sidecar_options
 
 
@@ -11,7 +11,7 @@ def test_jetson_sidecar_gets_the_jtop_socket_tegrastats_and_the_host_pid_namespa
     target = config.load_targets({})["tx2"]
     options = sidecar_options(target, ["auto"], {"io.harness.run": "r"})
     assert options["pid_mode"] == "host" and options["runtime"] == "nvidia"
-    assert options["entrypoint"] == ["python3", "-m", "benchmarks.telemetry"]
+    assert options["entrypoint"] == ["python3", "-m", "harness_jobs.telemetry"]
     mounts = {m["Target"]: m["Source"] for m in options["mounts"]}
     # the board's files at paths runc accepts (never under /proc), all read-only but the jtop socket
     assert mounts == {JTOP_SOCKET: JTOP_SOCKET, TEGRASTATS_IN_SIDECAR: "/usr/bin/tegrastats",
@@ -42,7 +42,7 @@ def test_board_facts_come_from_the_hosts_copies_when_the_system_has_none(tmp_pat
     """As in a sidecar: no /proc/device-tree, no nvpmodel on PATH, the image's /etc without the L4T
     release; the host's files bound under BOARD_DIR. Contents as L4T R32.7.1 on a TX2 prints them
     (nv_tegra_release, and `nvpmodel -q` as published in public Jetson set-up notes)."""
-    from benchmarks.telemetry import sources
+    from harness_jobs.telemetry import sources
     (tmp_path / "model").write_bytes(b"NVIDIA Jetson TX2 Developer Kit\x00")
     (tmp_path / "nv_tegra_release").write_text(
         "# R32 (release), REVISION: 7.1, GCID: 29818004, BOARD: t186ref, EABI: aarch64, DATE: Sat Feb 19 17:07:00 UTC 2022\n")

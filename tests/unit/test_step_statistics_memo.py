@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 import pytest
 
-from benchmarks.events import Emitter
+from harness_jobs.events import Emitter
 from harness import compare, jobdata, stats
 
 
