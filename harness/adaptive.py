@@ -52,10 +52,11 @@ def job_intervals(run_path: Path) -> dict[str, dict[str, Any]]:
 
     intervals = {}
     for row in compare([load_run(run_path)]).rows:
-        value, low, high = row.get("samples_per_sec"), row.get("samples_per_sec_ci_low"), row.get("samples_per_sec_ci_high")
+        value, low, high = (row.value(name) for name in ("samples_per_sec", "samples_per_sec_ci_low",
+                                                         "samples_per_sec_ci_high"))
         half = (high - low) / 2 / value * 100 if value and low is not None and high is not None else None
-        intervals[row["key"]] = {"label": row["label"], "repeats": row["repeats"], "repeats_ok": row["repeats_ok"],
-                                 "samples_per_sec": value, "half_width_percent": half}
+        intervals[row.key] = {"label": row.label, "repeats": row.repeats, "repeats_ok": row.repeats_ok,
+                              "samples_per_sec": value, "half_width_percent": half}
     return intervals
 
 

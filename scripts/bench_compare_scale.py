@@ -88,7 +88,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "summary.json").write_text(summary_json(comparison))
         import pandas as pd
-        pd.DataFrame(comparison.rows).to_csv(Path(tmp, "summary.csv"), index=False)
+        pd.DataFrame([row.to_json() for row in comparison.rows]).to_csv(Path(tmp, "summary.csv"), index=False)
     print(f"summary.json + summary.csv: {time.perf_counter() - clock:.2f} s")
 
 

@@ -143,7 +143,7 @@ class JobLifecycle:
             if self._aborted.is_set():
                 self.stop_job(running)
             reader = cleanup.enter_context(contextlib.closing(StreamReader(job_dir / "stdout.log", on_event)))
-            end = self.follow(running, reader, writer)
+            end = self.follow(running, job_dir, reader, writer)
             telemetry = end.telemetry + session.stop()
         interrupted = self._aborted.is_set()
         status, error = job_status(reader.events, end, tail_of(job_dir / "stderr.log"), interrupted)
@@ -173,8 +173,8 @@ class JobLifecycle:
         """Start the job (then tell `session`); the running job, or JobNotStarted."""
         raise NotImplementedError
 
-    def follow(self, running: Any, reader: StreamReader, writer: TelemetryWriter) -> JobEnd:
-        """Feed the job's output to `reader` and sample it until it ends (or times out)."""
+    def follow(self, running: Any, job_dir: Path, reader: StreamReader, writer: TelemetryWriter) -> JobEnd:
+        """Feed the job's output to `reader` and sample it until it ends (or times out); its outputs in job_dir."""
         raise NotImplementedError
 
     def stop_job(self, running: Any) -> None:
@@ -189,7 +189,6 @@ class StreamReader:
         self.bad_lines = 0
         self.write_error: OSError | None = None
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
-        self.log_path = log_path
         self._log = open(log_path, "w")
         self._on_event = on_event
 

@@ -254,10 +254,9 @@ class DockerRunner(JobLifecycle):
         session.job_started(job)
         return job
 
-    def follow(self, running: Any, reader: StreamReader, writer: TelemetryWriter) -> JobEnd:
+    def follow(self, running: Any, job_dir: Path, reader: StreamReader, writer: TelemetryWriter) -> JobEnd:
         """The log stream into `reader` until the container exits; its state, stderr and /out copied back.
         A lost engine is not an exception but the job's end: `lost` says what happened."""
-        job_dir = reader.log_path.parent  # where the job's outputs go
         sampler = DockerStatsSampler(running, writer)
         pump = threading.Thread(target=self._pump, args=(running, reader), daemon=True)
         timeout = None

@@ -59,7 +59,7 @@ class LocalRunner(JobLifecycle):
         session.job_started(process.pid)
         return process
 
-    def follow(self, running: subprocess.Popen, reader: StreamReader, writer: TelemetryWriter) -> JobEnd:
+    def follow(self, running: subprocess.Popen, job_dir: Path, reader: StreamReader, writer: TelemetryWriter) -> JobEnd:
         sampler = PsutilSampler(self.target.sample_interval_s, writer)
         sampler.start(running.pid)
         pump = threading.Thread(target=self._pump, args=(running.stdout, reader), daemon=True)
