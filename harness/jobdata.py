@@ -267,16 +267,6 @@ def write_cache(job_dir: Path, data: JobData) -> None:
         pass
 
 
-def store(job_dir: Path) -> JobData:
-    """When a job ends: parse its events once and cache them in its folder (so compare never parses)."""
-    source = job_dir / EVENTS_FILE
-    if not source.exists():
-        return empty()
-    data = parse_bytes(source.read_bytes())
-    write_cache(job_dir, data)
-    return data
-
-
 def store_events(job_dir: Path, events: Sequence[dict[str, Any]]) -> JobData:
     """When a job ends, from the events the runner already holds (parsed from the lines it wrote to
     job_dir/events.jsonl, which must be complete): cache them in its folder without reading the file."""

@@ -170,8 +170,8 @@ class DockerRunner(JobLifecycle):
         properties: dict[str, Any] = {}
         if names:
             try:
-                self.device_sources, self.telemetry_reasons, properties = probe(
-                    self.client, self.target, names, {LABEL_RUN: "telemetry-probe", LABEL_OWNER: owner()})
+                found = probe(self.client, self.target, names, {LABEL_RUN: "telemetry-probe", LABEL_OWNER: owner()})
+                self.device_sources, self.telemetry_reasons, properties = found.answered, found.reasons, found.device_properties
             except DockerException as error:
                 self.telemetry_reasons = {"sidecar": f"the telemetry sidecar did not run: {error}"}
         self.device_properties = properties

@@ -10,6 +10,7 @@ engine is a TX2 on the other end of an ssh connection.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -90,8 +91,17 @@ def create(client, image: str, options: dict[str, Any]):
                 options["command"] = command
 
 
-def probe(client, target, sources: list[str], labels: dict[str, str]) -> tuple[list[str], dict[str, str], dict[str, Any]]:
-    """One short sidecar run at run start: (sources that answer, {source: why not}, device properties)."""
+@dataclasses.dataclass
+class ProbeResult:
+    """What one short sidecar run found next to the device."""
+
+    answered: list[str]                # the sources that answered
+    reasons: dict[str, str]            # {source: why it did not}
+    device_properties: dict[str, Any]  # what the answering sources report about the device
+
+
+def probe(client, target, sources: list[str], labels: dict[str, str]) -> ProbeResult:
+    """One short sidecar run at run start: which sources answer, why the others do not, and the device."""
     container = create(client, target.image, sidecar_options(target, sources, labels, duration=0.01))
     try:
         container.start()
@@ -103,17 +113,17 @@ def probe(client, target, sources: list[str], labels: dict[str, str]) -> tuple[l
             container.remove(force=True)
         except ENGINE_ERRORS:
             pass
-    answered, reasons, facts = [], {}, {}
+    answered, reasons, properties = [], {}, {}
     for record in filter(None, map(parse, output.splitlines())):
         if record["kind"] in ("facts", "system"):
             if record["kind"] == "facts":
                 answered.append(record["source"])
-            facts.update({k: v for k, v in (record.get("facts") or {}).items() if v is not None})
+            properties.update({k: v for k, v in (record.get("facts") or {}).items() if v is not None})
         elif record["kind"] == "unavailable":
             reasons[record["source"]] = record.get("reason", "")
     if not answered and not reasons:
         reasons["sidecar"] = f"the telemetry sidecar printed nothing ({stderr.splitlines()[-1] if stderr else 'no error'})"
-    return answered, reasons, facts
+    return ProbeResult(answered, reasons, properties)
 
 
 class Sidecar:

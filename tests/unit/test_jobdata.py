@@ -66,10 +66,11 @@ def test_the_vectorised_path_is_exact_on_many_values(tmp_path):
         assert np.array_equal(fast.steps[name], slow.steps[name]), name
 
 
-def test_store_caches_in_the_job_folder_and_load_follows_the_file(tmp_path, user_cache):
+def test_store_events_caches_in_the_job_folder_and_load_follows_the_file(tmp_path, user_cache):
     write_events(tmp_path, steps=10)
     (tmp_path / jobdata.LEGACY_CACHE_FILE).write_bytes(b"old")
-    assert jobdata.store(tmp_path).steps["seconds"].size == 10
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert jobdata.store_events(tmp_path, events).steps["seconds"].size == 10
     assert (tmp_path / jobdata.CACHE_FILE).exists() and not (tmp_path / jobdata.LEGACY_CACHE_FILE).exists()
     assert jobdata.load(tmp_path).steps["seconds"].size == 10 and not user_cache.exists()  # read from the folder
     with open(tmp_path / "events.jsonl", "a") as handle:
