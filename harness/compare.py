@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -169,6 +171,17 @@ def _aggregate(run: StoredRun, results: list[dict[str, Any]], load: Loader, nois
     return _Side(**counts, measured=values, environment=environment, explanation=explanation, spreads=spreads)
 
 
+def _aggregate_all(tasks: list[tuple[StoredRun, list[dict[str, Any]]]], load: Loader, noise: float) -> list[_Side]:
+    """_aggregate of every (run, results), in order, on a thread per core: reading and parsing the
+    steps (Arrow) and the bootstrap (numpy) release the GIL, so a cold compare over many jobs uses
+    every core (docs/performance.md). Each side's result depends on its own data only."""
+    workers = min(len(tasks), os.cpu_count() or 1)
+    if workers < 2:
+        return [_aggregate(run, results, load, noise) for run, results in tasks]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compare") as pool:
+        return list(pool.map(lambda task: _aggregate(task[0], task[1], load, noise), tasks))
+
+
 def _ratio(value: float | None, base: float | None) -> float | None:
     if value is None or base is None or base == 0:
         return None
@@ -215,8 +228,10 @@ def compare(runs: list[StoredRun], force: bool = False, load: Loader = load_job,
     only_in = {name: [labels[k] for k in all_keys if k in side and k not in shared]
                for name, side in zip(sides, grouped_by_side)}
     rows, differences, withheld = [], {}, []
-    for key in shared:
-        aggregated = [_aggregate(run, side[key], load, noise) for run, side in zip(runs, grouped_by_side)]
+    every_side = _aggregate_all([(run, side[key]) for key in shared for run, side in zip(runs, grouped_by_side)],
+                                load, noise)
+    for number, key in enumerate(shared):
+        aggregated = every_side[number * len(runs):(number + 1) * len(runs)]
         differs = envdiff.differences([side.environment for side in aggregated])
         if differs:
             differences[labels[key]] = differs

@@ -25,6 +25,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -95,10 +96,11 @@ _STRICT_STEP = (r'^\{"v":1,"event":"step","t":%s,"epoch":%s,"step":%s,"seconds":
 _MICROS = ("t", "seconds")
 _KEYS_OUT = (bytes.maketrans(b"}", b"\n"), b'{"vntsapochdizb_:e.')  # a checked line -> "1,,t,epoch,step,seconds,bs"
 _COLUMNS = ["v", "event", *STEP_FIELDS]
-_LINES = dict(read_options=pcsv.ReadOptions(column_names=["line"], block_size=1 << 24),
+# use_threads=False: compare already reads on a thread per core (Arrow's own pool would oversubscribe them)
+_LINES = dict(read_options=pcsv.ReadOptions(column_names=["line"], block_size=1 << 24, use_threads=False),
               parse_options=pcsv.ParseOptions(delimiter="\x1f", quote_char=False, escape_char=False),
               convert_options=pcsv.ConvertOptions(column_types={"line": pa.string()}))
-_NUMBERS = dict(read_options=pcsv.ReadOptions(column_names=_COLUMNS, block_size=1 << 24),
+_NUMBERS = dict(read_options=pcsv.ReadOptions(column_names=_COLUMNS, block_size=1 << 24, use_threads=False),
                 parse_options=pcsv.ParseOptions(quote_char=False, escape_char=False),
                 convert_options=pcsv.ConvertOptions(column_types={name: pa.int64() for name in STEP_FIELDS},
                                                     include_columns=list(STEP_FIELDS)))
@@ -226,7 +228,7 @@ def _write(path: Path, data: JobData, stamp: dict[str, Any]) -> None:
         crc = zlib.crc32(table["seconds"].to_numpy().tobytes())
         meta = json.dumps({**stamp, "seconds_crc": crc, "events": data.events}, default=str)
         table = table.replace_schema_metadata({_META_KEY: meta.encode()})
-        tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
         pq.write_table(table, tmp, compression="none", use_dictionary=False)  # float columns: faster to write and read
         os.replace(tmp, path)
     except (OSError, pa.ArrowException, ValueError):
@@ -323,7 +325,7 @@ def remember(key: dict[str, Any] | None, value: Any) -> None:
     if key is None:
         return
     path = _memo_path(key)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps({"key": key, "value": value}))
