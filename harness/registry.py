@@ -218,8 +218,9 @@ SERIES: tuple[Series, ...] = (
     Series(None, "gpu_freq_mhz", "MHz", "Jetson GPU (GR3D) clock", "telemetry/gpu_freq_mhz",
            "system/gpu_0_frequency_megahertz"),
     # Jetson unified memory: GPU memory is system RAM
+    # the board's own name: a local Jetson target samples psutil's system_used_mb beside it
     Series(None, "ram_used_mb", "MiB", "Jetson RAM used", "telemetry/ram_used_mb",
-           "system/system_memory_usage_megabytes", MIB_TO_MB),
+           "system/board_ram_usage_megabytes", MIB_TO_MB),
     Series(None, "shared_ram_mb", "MiB", "Jetson GPU-shared RAM (jtop)", "telemetry/shared_ram_mb",
            "system/shared_memory_usage_megabytes", MIB_TO_MB),
     Series(None, "cpu_util_percent", "%", "mean CPU load over the online cores (tegrastats)",

@@ -85,6 +85,9 @@ def active_runs(client: MlflowClient, experiment: str) -> list:
 
 def test_each_job_becomes_one_mlflow_run_with_params_history_system_metrics_and_artifacts(server, stored, tmp_path):
     folder, run_dir = stored
+    report_out, report_err = io.StringIO(), io.StringIO()
+    assert main(["report", run_dir.name, "--results-dir", str(folder / "res")], stdout=report_out,
+                stderr=report_err) == 0, report_err.getvalue()
     done = export(run_dir.name, "--results-dir", str(folder / "res"), "--tracking-uri", server, "--experiment", "sweep")
     assert done.code == 0, done.err
     assert done.out.count("(exported)") == 2
@@ -117,6 +120,7 @@ def test_each_job_becomes_one_mlflow_run_with_params_history_system_metrics_and_
         listed = {a.path for a in client.list_artifacts(run.info.run_id)} | \
             {a.path for a in client.list_artifacts(run.info.run_id, "run")}
         assert {"result.json", "events.jsonl", "telemetry.csv", "run/run.json"} <= listed
+        assert {"run/report.md", "run/report.html", "run/summary.json", "run/summary.csv"} <= listed  # harness report's
         fetched = client.download_artifacts(run.info.run_id, "events.jsonl", str(tmp_path))
         assert open(fetched, "rb").read() == (run_dir / job_dir / "events.jsonl").read_bytes()
         os.remove(fetched)

@@ -65,6 +65,16 @@ def test_mlflow_system_names():
     assert telemetry_names("sidecar", "new_thing_w")[1:] == ("system/sidecar_new_thing_w", 1.0)
 
 
+def test_a_device_source_and_psutil_never_share_an_mlflow_name():
+    """A local target samples psutil beside its GPU/board source: one MLflow metric per series."""
+    from harness import registry
+    psutil = {telemetry_names("psutil", s.metric)[1] for s in registry.SERIES if s.source == "psutil" and not s.skipped}
+    for device in ("nvml", "jtop", "tegrastats"):
+        device_names = {telemetry_names(device, s.metric)[1] for s in registry.SERIES
+                        if s.source in (device, None) and not s.skipped and "<" not in s.metric}
+        assert not device_names & psutil, device
+
+
 def test_mlflow_metrics_of_a_job_with_gpu_rows(gpu_run):
     pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
     from mlflow.entities import Metric
