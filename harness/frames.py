@@ -34,7 +34,8 @@ def _job_files(results_dir: str | Path, run_id: str, name: str):
 
 def steps_frame(results_dir: str | Path, run_id: str) -> pd.DataFrame:
     """Every step event of a run: v, event, t, epoch, step, seconds, batch_size, key, label, repeat;
-    Arrow-backed columns (pd.ArrowDtype), read through the step cache (harness.jobdata)."""
+    every column Arrow-backed (pd.ArrowDtype), read through the step cache (harness.jobdata). `v` is
+    1: the cache keeps the step fields only, and the job protocol's steps are version 1."""
     frames = []
     for result, path in _job_files(results_dir, run_id, "events.jsonl"):
         if not path.exists():
@@ -44,9 +45,11 @@ def steps_frame(results_dir: str | Path, run_id: str) -> pd.DataFrame:
         table = pa.table({"v": pa.array(np.ones(count, dtype=np.int64)),
                           "event": pa.array(["step"] * count, pa.string()),
                           **{name: pa.array(steps[name].astype(np.int64) if name in _INTEGER else steps[name])
-                             for name in jobdata.STEP_FIELDS}})
-        frame = table.to_pandas(types_mapper=pd.ArrowDtype)
-        frames.append(frame.assign(key=result["key"], label=result["label"], repeat=result["repeat"]))
+                             for name in jobdata.STEP_FIELDS},
+                          "key": pa.array([result["key"]] * count, pa.string()),
+                          "label": pa.array([result["label"]] * count, pa.string()),
+                          "repeat": pa.array(np.full(count, result["repeat"], dtype=np.int64))})
+        frames.append(table.to_pandas(types_mapper=pd.ArrowDtype))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
