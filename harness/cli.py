@@ -5,6 +5,7 @@ failing, Ctrl-C, or an unexpected exception (a bug: its traceback with --traceba
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import enum
 import math
@@ -195,19 +196,22 @@ def cmd_run(args, cfg, console: Console) -> int:
         suite, plan = resumed.suite, resumed.plan
         emulated = bool(resumed.manifest.get("emulated"))
         powers = power_controls(targets, plan)
-        runs = [TargetRun(targets[0], prepared(targets[0], args.emulate or emulated), resume=resumed.path,
-                          power=powers[0])]
-        if runs[0].runner.emulated != emulated:
-            raise UsageError(f"cannot resume run {resumed.run_id}: it ran {'emulated' if emulated else 'natively'}, "
-                             f"this engine runs the target {'emulated' if runs[0].runner.emulated else 'natively'}")
+        with closed_on_error(powers):
+            runs = [TargetRun(targets[0], prepared(targets[0], args.emulate or emulated), resume=resumed.path,
+                              power=powers[0])]
+            if runs[0].runner.emulated != emulated:
+                raise UsageError(f"cannot resume run {resumed.run_id}: it ran "
+                                 f"{'emulated' if emulated else 'natively'}, this engine runs the target "
+                                 f"{'emulated' if runs[0].runner.emulated else 'natively'}")
     else:
         suite = config.single_job_suite(args.job) if args.job else config.load_suite(args.suite or "quickstart", cfg)
         repeat = MIN_REPEATS if adaptive else (args.repeat if args.repeat is not None else suite.repeat)
         plan = expand(suite, parse_overrides(args.set), repeat)
         powers = power_controls(targets, plan)  # an unknown mode or no jtop: refused before anything is written
-        prepare_results_dir(args.results_dir)
-        runs = [TargetRun(target, prepared(target, args.emulate), power=control, adaptive=adaptive)
-                for target, control in zip(targets, powers)]
+        with closed_on_error(powers):
+            prepare_results_dir(args.results_dir)
+            runs = [TargetRun(target, prepared(target, args.emulate), power=control, adaptive=adaptive)
+                    for target, control in zip(targets, powers)]
     for run in runs:
         for warning in run.runner.warnings:
             console.print(f"[yellow]warning[/]: {escape(warning)}")
@@ -226,9 +230,7 @@ def cmd_run(args, cfg, console: Console) -> int:
         return ExitStatus.TERMINATED if terminated else ExitStatus.INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
-        for control in powers:
-            if control is not None:
-                control.close()
+        close_power_controls(powers)
     for run in runs:
         if run.writer is not None and (run.writer.manifest.get("power") or {}).get("restored") is False:
             console.print(f"[yellow]warning[/]: the power state before the run was not restored on "
@@ -256,15 +258,27 @@ def power_controls(targets, plan) -> list:
     before anything runs: an unknown mode or no jtop is one line, exit 2 (harness/power.py)."""
     from .power import control_for
     controls: list = []
-    try:
+    with closed_on_error(controls):
         for target in targets:
             controls.append(control_for(target, plan))
-    except BaseException:
-        for control in controls:
-            if control is not None:
-                control.close()
-        raise
     return controls
+
+
+def close_power_controls(controls: list) -> None:
+    for control in controls:
+        if control is not None:
+            control.close()
+
+
+@contextlib.contextmanager
+def closed_on_error(controls: list):
+    """Close the jtop clients when what follows their opening fails (a target's check, a full disk):
+    nothing was applied yet, and a test's process lives on after the command."""
+    try:
+        yield
+    except BaseException:
+        close_power_controls(controls)
+        raise
 
 
 def repeat_count(text: str):

@@ -172,3 +172,17 @@ def test_run_refuses_before_writing(jtop, cli, tmp_path, monkeypatch):
     result = cli("run", "--target", "dock", "--job", "selftest")
     assert result.code == 2 and "applied on local targets only" in result.err
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_failure_after_jtop_is_opened_closes_its_client(jtop, cli, tmp_path, monkeypatch):
+    """harness run with a valid mode but a results folder that cannot be made: exit 2, one line, and
+    the jtop client opened for the mode is closed (nothing was applied)."""
+    (tmp_path / "harness.toml").write_text('[targets.jet]\npower_mode = "MAXN"\n')
+    (tmp_path / "blocked").write_text("a file where the results folder should be")
+    closed = []
+    real_close = power.PowerControl.close
+    monkeypatch.setattr(power.PowerControl, "close", lambda self: (closed.append(self), real_close(self)))
+    result = cli("run", "--target", "jet", "--job", "selftest", "--results-dir", "blocked")
+    assert result.code == 2 and len(result.err.splitlines()) == 1, result.err
+    assert len(closed) == 1
+    assert jtop._service.commands == []  # no mode was set
