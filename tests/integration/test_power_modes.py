@@ -1,7 +1,7 @@
 """A power-mode sweep (power_mode = ["MAXN", "MODE_15W"]) run by a real `harness run` process against the jtop
 stand-in on an AGX Xavier board, its state in a file as the real service keeps it: each job runs in its mode
 (read back into result.json and the telemetry facts), the board's state before the run comes back at the end,
-after Ctrl-C too, and after a SIGKILL the manifest's note lets --resume restore it. Real MLP jobs on digits,
+after Ctrl-C and SIGTERM too, and after a SIGKILL the manifest's note lets --resume restore it. Real MLP jobs on digits,
 1 or 8 epochs: measured 8 to 90 s per test on the shared 2-core machine (longer while another harness run holds the
 local engine lock, which the waits allow for)."""
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+
+import pytest
 
 from ..conftest import REPO, harness_process, only_run, read_results, run_harness, wait_for
 
@@ -60,14 +62,15 @@ def test_a_power_mode_sweep_runs_each_job_in_its_mode_and_restores_the_board(tmp
     assert board(tmp_path) == (3, False)
 
 
-def test_ctrl_c_restores_the_board(tmp_path, monkeypatch):
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_restores_the_board(tmp_path, monkeypatch, stop, code):
     setup(tmp_path, monkeypatch, epochs=8)
     process = harness_process("run", "--target", "xavier", "--suite", "sweep.toml", cwd=tmp_path)
     wait_for(lambda: (tmp_path / "board.json").exists() and board(tmp_path) == (0, True), 240, "MAXN set")
     wait_for(lambda: list((tmp_path / "reports").glob("runs/*/*/events.jsonl")), 240, "the first job started")
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     out, err = process.communicate(timeout=120)
-    assert process.returncode == 130, out + err
+    assert process.returncode == code, out + err
     manifest = json.loads((only_run(tmp_path / "reports") / "run.json").read_text())
     assert manifest["status"] == "interrupted" and manifest["power"]["restored"] is True
     assert board(tmp_path) == (3, False)
