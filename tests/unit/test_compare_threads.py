@@ -4,6 +4,7 @@ in one side's work still reaches the caller."""
 
 import json
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -71,3 +72,22 @@ def test_an_error_in_one_side_reaches_the_caller(store, monkeypatch):
 
     with pytest.raises(OSError, match="disk went away"):
         compare(store, load=failing)
+
+
+def test_after_an_error_the_sides_not_started_are_not_read(store, monkeypatch):
+    """The first side fails at once while two others take 0.2 s each: the rest are never read
+    (Executor.map cancels what has not started; Ctrl-C takes the same path), so a failing compare
+    over many jobs stops at once."""
+    monkeypatch.setattr("harness.compare.os.cpu_count", lambda: 2)
+    started = []
+
+    def slow(run, result):
+        started.append(run.run_id)
+        if len(started) == 1:
+            raise OSError("disk went away")
+        time.sleep(0.2)
+        return load_job(run, result)
+
+    with pytest.raises(OSError, match="disk went away"):
+        compare(store, load=slow)
+    assert 1 < len(started) < len(store)
