@@ -11,6 +11,7 @@ so every change is polled until jtop reports it, or the job fails naming what jt
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from typing import Any
 
@@ -210,16 +211,29 @@ class PowerControl:
                 raise PowerError(f"{what}: jtop stopped answering (no data from its service)")
 
 
+def _engine_elsewhere(target) -> str | None:
+    """Where a target's jobs run when that is not this machine, whose jtop this process reaches: None
+    for a local target and for a docker target on this machine's engine (its unix socket)."""
+    if target.runner == "local":
+        return None
+    host = target.docker_host or os.environ.get("DOCKER_HOST", "")
+    if target.runner == "docker" and (not host or host.startswith("unix://")):
+        return None
+    return f"the engine at {host}" if host else f"a {target.runner} target"
+
+
 def control_for(target, plan) -> PowerControl | None:
     """The run's jtop client when any job of `plan` on `target` sets a power key, checked before anything
     runs or is written (unknown mode, no jtop: a UsageError, one line); None when none does."""
     settings = [item for item in (wanted(target, spec.power) for spec in plan) if item]
     if not settings:
         return None
-    if target.runner != "local":
-        raise UsageError(f"target '{target.name}': power_mode and jetson_clocks are applied on local targets only "
-                         f"(on a Jetson, run the harness there with a local target, or set the mode on the device: "
-                         f"sudo nvpmodel -m ID; sudo jetson_clocks); see docs/power-modes.md")
+    where = _engine_elsewhere(target)
+    if where:
+        raise UsageError(f"target '{target.name}': power_mode and jetson_clocks are applied on the machine the "
+                         f"harness runs on (local targets, docker targets of its own engine), not on {where}: "
+                         f"run the harness on the Jetson, or set the mode there: sudo nvpmodel -m ID; "
+                         f"sudo jetson_clocks; see docs/power-modes.md")
     control = PowerControl(target.name).open()
     try:
         control.check(settings)

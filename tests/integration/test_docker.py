@@ -246,6 +246,29 @@ def test_misbehaving_jobs_in_a_container_end_with_their_status(workdir, client):
     assert client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={run_id}"}) == []
 
 
+def test_a_power_mode_sweep_on_a_docker_target_of_this_machines_engine(workdir, monkeypatch):
+    """On a Jetson running its image on its own engine, the harness sets each job's mode through the
+    host's jtop (here the stand-in, after jetson-stats 4.3.1), records it, and restores the board."""
+    for name in [k for k in os.environ if k.startswith("FAKE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    for name, value in {"PYTHONPATH": os.pathsep.join([str(REPO / "tests" / "fakes"), str(REPO)]),
+                        "FAKE_JTOP_BOARD": "xavier", "FAKE_JTOP_STATE": str(workdir / "board.json"),
+                        "FAKE_JTOP_NVPMODEL": "MODE_30W_ALL", "FAKE_JTOP_CLOCKS": "OFF"}.items():
+        monkeypatch.setenv(name, value)
+    (workdir / "modes.toml").write_text('[[jobs]]\njob = "misbehave"\nparams = { seconds = 0.3 }\n'
+                                        'sweep = { power_mode = ["MAXN", "MODE_15W"] }\n')
+    done = run_harness("run", "--target", "rtx-test", "--suite", str(workdir / "modes.toml"),
+                       "--results-dir", str(workdir / "r"), cwd=workdir)
+    assert done.code == 0, done.out + done.err
+    run = only_run(workdir / "r")
+    assert [(r["status"], r["power"]["applied"]["power_mode"]) for r in read_results(run)] == [
+        ("ok", "MAXN"), ("ok", "MODE_15W")]
+    assert json.loads((run / "run.json").read_text())["power"]["restored"] is True
+    state = json.loads((workdir / "board.json").read_text())
+    assert (state["nvp"], state["jc"]) == (3, False)  # MODE_30W_ALL, clocks off: as before the run
+
+
 def test_timeout_kills_the_container(workdir, client, harness_containers):
     done = run_harness("run", "--target", "rtx-test", "--job", "mnist_mlp", "--set", "epochs=1000",
                        "--timeout", "15", "--results-dir", str(workdir / "r"), cwd=workdir)

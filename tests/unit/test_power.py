@@ -160,9 +160,10 @@ def test_power_mode_is_a_suite_sweep_axis_with_its_own_keys():
 
 
 def test_run_refuses_before_writing(jtop, cli, tmp_path, monkeypatch):
-    """harness run: an unknown mode, no jtop, and a docker target: exit 2, one line, no results folder."""
+    """harness run: an unknown mode, no jtop, and a remote engine's docker target: exit 2, one line, no
+    results folder."""
     (tmp_path / "harness.toml").write_text('[targets.jet]\npower_mode = "TURBO"\n'
-                                           '[targets.dock]\nrunner = "docker"\njetson_clocks = true\n')
+                                           '[targets.dock]\nrunner = "docker"\ndocker_host = "ssh://jetson"\njetson_clocks = true\n')
     result = cli("run", "--target", "jet", "--job", "selftest")
     assert result.code == 2 and len(result.err.splitlines()) == 1
     assert "unknown power_mode 'TURBO' for Jetson-AGX (its modes: 0 MAXN, 1 MODE_10W, 2 MODE_15W" in result.err
@@ -170,7 +171,7 @@ def test_run_refuses_before_writing(jtop, cli, tmp_path, monkeypatch):
     result = cli("run", "--target", "jet", "--job", "selftest")
     assert result.code == 2 and "jetson-stats is not installed" in result.err and len(result.err.splitlines()) == 1
     result = cli("run", "--target", "dock", "--job", "selftest")
-    assert result.code == 2 and "applied on local targets only" in result.err
+    assert result.code == 2 and "not on the engine at ssh://jetson" in result.err and len(result.err.splitlines()) == 1
     assert not (tmp_path / "reports").exists()
 
 
@@ -186,3 +187,18 @@ def test_a_failure_after_jtop_is_opened_closes_its_client(jtop, cli, tmp_path, m
     assert result.code == 2 and len(result.err.splitlines()) == 1, result.err
     assert len(closed) == 1
     assert jtop._service.commands == []  # no mode was set
+
+
+def test_power_keys_apply_where_this_process_reaches_jtop(monkeypatch):
+    """Local targets and docker targets of this machine's engine (where jtop is this machine's); a
+    remote engine, by docker_host or DOCKER_HOST, is named in the refusal."""
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    here = config.Target(name="here", runner="docker", image="harness-tx2:latest")
+    assert power._engine_elsewhere(config.Target(name="local")) is None
+    assert power._engine_elsewhere(here) is None
+    assert power._engine_elsewhere(config.Target(name="s", runner="docker", image="x",
+                                                 docker_host="unix:///var/run/docker.sock")) is None
+    assert power._engine_elsewhere(config.Target(name="r", runner="docker", image="x", docker_host="ssh://tx2")) \
+        == "the engine at ssh://tx2"
+    monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2375")
+    assert power._engine_elsewhere(here) == "the engine at tcp://10.0.0.5:2375"
