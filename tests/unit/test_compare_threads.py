@@ -2,44 +2,32 @@
 same as one thread's, for stored runs read from disk (parsed, cached, bootstrapped), and an error
 in one side's work still reaches the caller."""
 
+import importlib.util
 import json
 import threading
 import time
 
-import numpy as np
 import pytest
 
 from harness.compare import compare, load_job
-from harness.results import SCHEMA_VERSION, iter_runs
+from harness.results import iter_runs
 
-KEY = "mnist_mlp-00000000"
+from ..conftest import REPO
 
 
-def write_run(root, index, steps=3000, epochs=3):
-    run_id = f"20260101-000000-t{index:03d}-0000"
-    job_dir = root / "runs" / run_id / f"{KEY}-r1"
-    job_dir.mkdir(parents=True)
-    rng = np.random.default_rng(index)
-    seconds = rng.gamma(20.0, 0.0005 * (1 + index % 3), steps)
-    epoch = np.arange(steps) * epochs // steps
-    lines = [json.dumps({"v": 1, "event": "start", "t": 0.0, "job": "mnist_mlp", "params": {"dataset": "digits"}})]
-    lines += ['{"v":1,"event":"step","t":%.6f,"epoch":%d,"step":%d,"seconds":%.6f,"batch_size":32}' % row
-              for row in zip(np.cumsum(seconds).tolist(), epoch.tolist(), range(steps), seconds.tolist())]
-    (job_dir / "events.jsonl").write_text("\n".join(lines) + "\n")
-    metrics = {"train_seconds": float(seconds.sum()), "samples_per_sec": float(32 * steps / seconds.sum())}
-    (job_dir / "result.json").write_text(json.dumps(
-        {"schema_version": SCHEMA_VERSION, "key": KEY, "job": "mnist_mlp", "label": "mnist_mlp", "repeat": 1,
-         "params": {"dataset": "digits"}, "status": "ok", "error": None, "metrics": metrics}))
-    (root / "runs" / run_id / "run.json").write_text(json.dumps(
-        {"schema_version": SCHEMA_VERSION, "run_id": run_id, "status": "complete", "created": "2026-01-01",
-         "target": {"name": f"t{index:03d}"}, "emulated": False,
-         "jobs": [{"key": KEY, "dir": f"{KEY}-r1", "job": "mnist_mlp", "label": "mnist_mlp", "repeat": 1}]}))
+def bench_module():
+    """scripts/bench_compare_scale.py, whose write_run generates the scale benchmark's store."""
+    spec = importlib.util.spec_from_file_location("bench_compare_scale", REPO / "scripts" / "bench_compare_scale.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
 def store(tmp_path):
+    write_run = bench_module().write_run
     for index in range(6):
-        write_run(tmp_path / "store", index)
+        write_run(tmp_path / "store" / "runs", index, 3000)
     return list(iter_runs(tmp_path / "store"))
 
 
